@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { VERSION } from '../app/index.js';
+
+/**
+ * The vmsight command tree. Each command lives in `commands/<name>.ts` and exports one
+ * `register…Command(program)` function; this file only lists them, in the order `--help` shows.
+ */
+export function buildProgram(): Command {
+  const program = new Command('vmsight')
+    .description('Agentless security monitoring and forensics for QEMU/KVM virtual machines')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  return program;
+}
