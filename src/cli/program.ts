@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/index.js';
+import { registerLabCommand } from './commands/lab.js';
+import { registerMemCommand } from './commands/mem.js';
+import { registerVmCommand } from './commands/vm.js';
 
 /**
  * The vmsight command tree. Each command lives in `commands/<name>.ts` and exports one
@@ -11,5 +14,8 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
+  registerLabCommand(program);
+  registerVmCommand(program);
+  registerMemCommand(program);
   return program;
 }
