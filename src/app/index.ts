@@ -3,3 +3,26 @@
  * functions, so that every front end behaves the same.
  */
 export { VERSION } from './version.js';
+export {
+  DEFAULT_LAB_VM,
+  buildLab,
+  labDown,
+  labStatus,
+  labUp,
+  type LabBuildResult,
+  type LabUpOptions,
+  type LabVmSummary,
+} from './lab-service.js';
+export {
+  addVm,
+  listRegisteredVms,
+  removeVm,
+  resolveVm,
+  type AddVmOptions,
+  type VmDescriptor,
+} from './vm-registry.js';
+export {
+  readGuestMemory,
+  type MemoryReadOptions,
+  type MemoryReadResult,
+} from './memory-service.js';
