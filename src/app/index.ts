@@ -26,3 +26,19 @@ export {
   type MemoryReadOptions,
   type MemoryReadResult,
 } from './memory-service.js';
+export {
+  evaluateAdfaLd,
+  type AdfaLdEvaluation,
+  type AdfaLdEvaluationOptions,
+  type AttackTypeDetection,
+  type ModelEvaluation,
+} from './adfa-evaluation.js';
+export { trainModel, type TrainModelOptions, type TrainingSummary } from './model-training.js';
+export {
+  scoreTraces,
+  type ScoreTracesOptions,
+  type TraceResult,
+  type WindowResult,
+} from './trace-scoring.js';
+export { DetectorKind } from '../detectors/index.js';
+export { TraceFormat } from '../events/index.js';

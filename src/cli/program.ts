@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/index.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerMemCommand } from './commands/mem.js';
+import { registerScoreCommand } from './commands/score.js';
+import { registerTrainCommand } from './commands/train.js';
 import { registerVmCommand } from './commands/vm.js';
 
 /**
@@ -17,5 +20,8 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerVmCommand(program);
   registerMemCommand(program);
+  registerTrainCommand(program);
+  registerScoreCommand(program);
+  registerEvalCommand(program);
   return program;
 }

@@ -1,9 +1,4 @@
-/** Progress of a long step, as the application layer reports it. */
-export interface ProgressReport {
-  readonly label: string;
-  readonly done: number;
-  readonly total?: number;
-}
+import type { ProgressReport } from '../core/index.js';
 
 /**
  * Draws a one-line progress bar on standard error when it is a terminal, and nothing otherwise

@@ -19,3 +19,4 @@ export {
   type LineSplitterOptions,
   type TextLine,
 } from './line-splitter.js';
+export type { ProgressListener, ProgressReport } from './progress.js';

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runVmsight, type CliResult } from '../internal-test/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/vmsight.js', import.meta.url));
-
-function vmsight(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const vmsight = (...args: string[]): CliResult => runVmsight(args);
 
 void describe('vmsight lab / vm commands', () => {
   void it('lab status --json prints a JSON list', () => {

@@ -1,0 +1,77 @@
+import type { ProgressListener } from '../core/index.js';
+import {
+  PerProgramModel,
+  readModelFile,
+  type StoredModel,
+  type TrainedModel,
+} from '../detectors/index.js';
+import { readSyscallTraces, type TraceFormat } from '../events/index.js';
+
+export interface ScoreTracesOptions {
+  readonly model: string;
+  readonly format: TraceFormat;
+  readonly input: string;
+  /** Also report every window's score (one per call). */
+  readonly windows?: boolean;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface WindowResult {
+  readonly index: number;
+  readonly score: number;
+  readonly anomalous: boolean;
+}
+
+export interface TraceResult {
+  readonly id: string;
+  readonly program: string;
+  readonly pid: number | undefined;
+  readonly calls: number;
+  readonly score: number;
+  readonly threshold: number | undefined;
+  readonly alarm: boolean;
+  readonly anomalousWindows: number;
+  readonly windows?: readonly WindowResult[];
+}
+
+/**
+ * Scores each trace of the input with a stored model, streaming: one trace is in memory at a time.
+ * A trace alarms when its score is above the threshold stored with the model that scored it (its
+ * program's model, or the fallback).
+ */
+export async function* scoreTraces(options: ScoreTracesOptions): AsyncGenerator<TraceResult> {
+  const stored = await readModelFile(options.model);
+  let done = 0;
+  for await (const trace of readSyscallTraces(options.format, options.input)) {
+    const model = modelFor(stored, trace.programKey);
+    const result = options.windows === true ? scoreByWindow(model, trace.calls) : undefined;
+    const summary = result?.summary ?? model.scoreTrace(trace.calls);
+    done += 1;
+    options.onProgress?.({ label: 'scoring', done });
+    yield {
+      id: trace.id,
+      program: trace.programKey,
+      pid: trace.pid,
+      calls: trace.calls.length,
+      score: summary.score,
+      threshold: model.threshold,
+      alarm: model.threshold !== undefined && summary.score > model.threshold,
+      anomalousWindows: summary.anomalousWindows,
+      ...(result === undefined ? {} : { windows: result.windows }),
+    };
+  }
+}
+
+function modelFor(stored: StoredModel, program: string): TrainedModel {
+  return stored instanceof PerProgramModel ? stored.modelFor(program) : stored;
+}
+
+function scoreByWindow(
+  model: TrainedModel,
+  calls: Uint32Array,
+): { summary: ReturnType<TrainedModel['scoreTrace']>; windows: WindowResult[] } {
+  const stream = model.openStream();
+  const windows: WindowResult[] = [];
+  for (const call of calls) windows.push(stream.push(call));
+  return { summary: stream.summary(), windows };
+}
