@@ -1,4 +1,5 @@
-// Runs every src/**/*.test.ts with Node's test runner and fails when no test ran, so a broken
+// Sets up what the tests need (scripts/test-setup.mjs; VMSIGHT_TEST_SETUP=0 skips it), then runs
+// every src/**/*.test.ts with Node's test runner and fails when no test ran, so a broken
 // glob or an empty suite can never pass. Arguments filter test files by substring:
 //   npm test -- detectors events/strace
 import { spawnSync } from 'node:child_process';
@@ -6,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFiles } from './find-files.mjs';
+import { setUpForTests } from './test-setup.mjs';
 
 const filters = process.argv.slice(2);
 const files = findFiles('src', '.test.ts').filter(
@@ -15,6 +17,8 @@ if (files.length === 0) {
   console.error(`No test files match ${filters.length ? filters.join(', ') : 'src/**/*.test.ts'}`);
   process.exit(1);
 }
+
+if (process.env.VMSIGHT_TEST_SETUP !== '0') setUpForTests();
 
 const scratch = mkdtempSync(join(tmpdir(), 'vmsight-test-'));
 const tapFile = join(scratch, 'report.tap');
