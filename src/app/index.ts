@@ -42,3 +42,14 @@ export {
 } from './trace-scoring.js';
 export { DetectorKind } from '../detectors/index.js';
 export { TraceFormat } from '../events/index.js';
+export {
+  buildSymbols,
+  openIntrospection,
+  runPs,
+  type IntrospectionSource,
+  type OpenedIntrospection,
+  type PsOptions,
+  type PsPluginName,
+  type PsResult,
+  type SymbolsBuildOptions,
+} from './introspection-service.js';

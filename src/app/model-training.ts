@@ -7,7 +7,7 @@ import {
   type StoredModel,
 } from '../detectors/index.js';
 import { UNKNOWN_PROGRAM, type SyscallTrace, type TraceFormat } from '../events/index.js';
-import { abiOf, loadTraces } from './trace-loading.js';
+import { abiOf, loadTraces, syscallTokenSpace } from './trace-loading.js';
 
 export interface TrainModelOptions {
   readonly format: TraceFormat;
@@ -63,7 +63,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainingSu
         normal.map((trace) => trace.calls),
         calibration,
       );
-  await writeModelFile(options.output, model);
+  await writeModelFile(options.output, model, syscallTokenSpace(abi));
   options.onProgress?.({ label: `training ${options.kind}`, done: 1, total: 1 });
   return {
     model: options.output,

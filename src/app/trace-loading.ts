@@ -60,3 +60,8 @@ export function abiOf(traces: readonly SyscallTrace[], path: string): SyscallAbi
   }
   return first.abi;
 }
+
+/** The token space of system-call numbers of `abi`, as model files record it. */
+export function syscallTokenSpace(abi: SyscallAbi): string {
+  return `syscall:${abi}`;
+}

@@ -1,4 +1,4 @@
-import type { ProgressListener } from '../core/index.js';
+import { VmsightError, type ProgressListener } from '../core/index.js';
 import {
   PerProgramModel,
   readModelFile,
@@ -6,6 +6,7 @@ import {
   type TrainedModel,
 } from '../detectors/index.js';
 import { readSyscallTraces, type TraceFormat } from '../events/index.js';
+import { syscallTokenSpace } from './trace-loading.js';
 
 export interface ScoreTracesOptions {
   readonly model: string;
@@ -40,9 +41,17 @@ export interface TraceResult {
  * program's model, or the fallback).
  */
 export async function* scoreTraces(options: ScoreTracesOptions): AsyncGenerator<TraceResult> {
-  const stored = await readModelFile(options.model);
+  const { model: stored, tokens } = await readModelFile(options.model);
   let done = 0;
   for await (const trace of readSyscallTraces(options.format, options.input)) {
+    const traceTokens = syscallTokenSpace(trace.abi);
+    if (tokens !== undefined && tokens !== traceTokens) {
+      throw new VmsightError(
+        'INVALID_INPUT',
+        `Cannot score "${trace.id}" with model "${options.model}": the model was trained on ${tokens} tokens, the trace is ${traceTokens}`,
+        { details: { model: options.model, trace: trace.id, modelTokens: tokens, traceTokens } },
+      );
+    }
     const model = modelFor(stored, trace.programKey);
     const result = options.windows === true ? scoreByWindow(model, trace.calls) : undefined;
     const summary = result?.summary ?? model.scoreTrace(trace.calls);

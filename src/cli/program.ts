@@ -3,6 +3,8 @@ import { VERSION } from '../app/index.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerMemCommand } from './commands/mem.js';
+import { registerPsCommand } from './commands/ps.js';
+import { registerSymbolsCommand } from './commands/symbols.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerVmCommand } from './commands/vm.js';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerVmCommand(program);
   registerMemCommand(program);
+  registerPsCommand(program);
+  registerSymbolsCommand(program);
   registerTrainCommand(program);
   registerScoreCommand(program);
   registerEvalCommand(program);

@@ -51,7 +51,14 @@ export interface EvaluationOptions<K extends DetectorKind> {
   readonly clock?: () => number;
 }
 
-/** AUC, detection rates and ROC curve of given scores. */
+/**
+ * AUC, detection rates and ROC curve of given scores.
+ *
+ * @example
+ * ```ts
+ * evaluateScores([0.1, 0.2, 0.3], [0.25, 0.9]).auc; // 5 / 6
+ * ```
+ */
 export function evaluateScores(
   normalScores: ArrayLike<number>,
   attackScores: ArrayLike<number>,
@@ -60,7 +67,7 @@ export function evaluateScores(
   return {
     auc: rocAuc(normalScores, attackScores),
     detection: falseAlarmRates.map((rate) => {
-      const result = detectionRateAt(normalScores, attackScores, rate);
+      const result = detectionRateAt({ normal: normalScores, attack: attackScores }, rate);
       return {
         falseAlarmRate: rate,
         detectionRate: result.detectionRate,

@@ -102,7 +102,15 @@ export class ScoreAccumulator {
   }
 }
 
-/** Scores a whole trace through a stream: the reference every fast path must agree with. */
+/**
+ * Scores a whole trace through a stream: the reference every fast path must agree with.
+ *
+ * @example
+ * ```ts
+ * const model = train('stide', [Uint32Array.of(1, 2, 3)]);
+ * scoreThroughStream(model, Uint32Array.of(1, 2)); // equal to model.scoreTrace(Uint32Array.of(1, 2))
+ * ```
+ */
 export function scoreThroughStream(model: TrainedModel, trace: TokenSequence): TraceScore {
   const stream = model.openStream();
   for (const token of trace) stream.push(token);

@@ -5,14 +5,14 @@
  * standardised scores are averaged with equal weights fixed in advance.
  */
 import {
-  readArray,
-  readObject,
   field,
+  invalid,
+  readArray,
   readNumber,
+  readObject,
   readOptionalNumber,
   readParameters,
   readString,
-  invalid,
   type JsonObject,
   type ModelReadLimits,
 } from './_model-json.js';
@@ -202,15 +202,20 @@ class EnsembleStream implements WindowScorer {
   }
 
   push(token: number): WindowScore {
-    const windows = this.#streams.map((stream) => stream.push(token));
+    let index = 0;
+    let sum = 0;
     // A window is anomalous when any member calls it so: members see different failure modes.
-    const anomalous = windows.some((window) => window.anomalous);
+    let anomalous = false;
+    for (let m = 0; m < this.#streams.length; m++) {
+      const window = this.#streams[m]?.push(token);
+      const member = this.#members[m];
+      if (window === undefined || member === undefined) continue;
+      index = window.index;
+      sum += (window.score - member.mean) / member.scale;
+      anomalous ||= window.anomalous;
+    }
     if (anomalous) this.#anomalous += 1;
-    return {
-      index: windows[0]?.index ?? 0,
-      score: combine(this.#members, (m) => windows[m]?.score ?? 0),
-      anomalous,
-    };
+    return { index, score: sum / this.#members.length, anomalous };
   }
 
   summary(): TraceScore {
@@ -277,11 +282,11 @@ function memberFromJSON(json: JsonObject, path: string, limits: ModelReadLimits)
   const kind = readString(field(json, 'kind'), `${path}.kind`);
   switch (kind) {
     case DetectorKind.stide:
-      return StideModel.fromJSON(json, limits);
+      return StideModel.fromJSON(json, limits, `${path}.`);
     case DetectorKind.tstide:
-      return TStideModel.fromJSON(json, limits);
+      return TStideModel.fromJSON(json, limits, `${path}.`);
     case DetectorKind.markov:
-      return MarkovModel.fromJSON(json, limits);
+      return MarkovModel.fromJSON(json, limits, `${path}.`);
     default:
       throw invalid(`${path}.kind`, `must be "stide", "tstide" or "markov", got "${kind}"`);
   }

@@ -63,8 +63,10 @@ export {
   encodeModelFile,
   readModelFile,
   writeModelFile,
+  type LoadedModel,
   type ModelFileOptions,
   type StoredModel,
+  type TokenSpace,
 } from './model-file.js';
 export {
   detectionRateAt,

@@ -113,17 +113,20 @@ export class MarkovModel implements TrainedModel {
     return new MarkovModel(table, rareProbability, parameters, undefined);
   }
 
-  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}): MarkovModel {
+  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}, path = ''): MarkovModel {
     const table = readNgramTable(
       field(json, 'table'),
-      'table',
+      `${path}table`,
       limits.maxNgrams ?? DEFAULT_MAX_NGRAMS,
     );
     return new MarkovModel(
       table,
-      readNumber(field(json, 'rareProbability'), 'rareProbability', { min: 1e-300, max: 0.999999 }),
-      readParameters(field(json, 'parameters'), 'parameters'),
-      readOptionalNumber(field(json, 'threshold'), 'threshold'),
+      readNumber(field(json, 'rareProbability'), `${path}rareProbability`, {
+        min: 1e-300,
+        max: 0.999999,
+      }),
+      readParameters(field(json, 'parameters'), `${path}parameters`),
+      readOptionalNumber(field(json, 'threshold'), `${path}threshold`),
     );
   }
 

@@ -4,9 +4,10 @@
  * bounds its size before reading, checks format and version before anything else, validates every
  * field, and fails with a VmsightError that names the file and what was wrong.
  */
+import { createHash } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { VmsightError, isVmsightError } from '../core/index.js';
-import { field, readObject, readString, type ModelReadLimits } from './_model-json.js';
+import { field, invalid, readObject, readString, type ModelReadLimits } from './_model-json.js';
 import type { TrainedModel } from './detector.js';
 import { PER_PROGRAM_KIND, PerProgramModel } from './per-program.js';
 import { deserialize } from './registry.js';
@@ -18,6 +19,20 @@ export const DEFAULT_MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
 
 export type StoredModel = TrainedModel | PerProgramModel;
 
+/**
+ * What the tokens of a model stand for, such as `syscall:i386` or `syscall:x86-64`: call numbers
+ * of one ABI mean other calls in another, so callers refuse to score traces of a different space.
+ */
+export type TokenSpace = string;
+
+/** A model as read from its file, with the token space it was trained on (when recorded). */
+export interface LoadedModel {
+  readonly model: StoredModel;
+  readonly tokens: TokenSpace | undefined;
+}
+
+const TOKEN_SPACE_PATTERN = /^[a-z0-9][a-z0-9:_.-]{0,63}$/;
+
 export interface ModelFileOptions extends ModelReadLimits {
   /** Name used in error messages (default "model"). */
   readonly source?: string;
@@ -25,9 +40,38 @@ export interface ModelFileOptions extends ModelReadLimits {
   readonly maxPrograms?: number;
 }
 
-/** The file text for `model`. */
-export function encodeModelFile(model: StoredModel): string {
-  return `${JSON.stringify({ format: MODEL_FILE_FORMAT, version: MODEL_FILE_VERSION, model: model.toJSON() })}\n`;
+/**
+ * The file text for `model`, recording the token space it was trained on when given.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(encodeModelFile(train('stide', [Uint32Array.of(1, 2)]), 'syscall:i386')).tokens;
+ * // 'syscall:i386'
+ * ```
+ */
+export function encodeModelFile(model: StoredModel, tokens?: TokenSpace): string {
+  if (tokens !== undefined && !TOKEN_SPACE_PATTERN.test(tokens)) {
+    throw new RangeError(`Token space must match ${String(TOKEN_SPACE_PATTERN)}, got "${tokens}"`);
+  }
+  const json: unknown = JSON.parse(JSON.stringify(model.toJSON()));
+  return `${JSON.stringify({
+    format: MODEL_FILE_FORMAT,
+    version: MODEL_FILE_VERSION,
+    ...(tokens === undefined ? {} : { tokens }),
+    sha256: digest(tokens, json),
+    model: json,
+  })}\n`;
+}
+
+/**
+ * SHA-256 of the token space and the model's JSON text. JSON.stringify of a parsed document
+ * reproduces the written text exactly (key order and number formatting round-trip), so a flipped
+ * digit in a threshold or a count, which would still parse, is caught.
+ */
+function digest(tokens: TokenSpace | undefined, model: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([tokens ?? null, model]))
+    .digest('hex');
 }
 
 /**
@@ -39,7 +83,7 @@ export function encodeModelFile(model: StoredModel): string {
  * const model = decodeModelFile(text, { source: 'stide.json' });
  * ```
  */
-export function decodeModelFile(text: string, options: ModelFileOptions = {}): StoredModel {
+export function decodeModelFile(text: string, options: ModelFileOptions = {}): LoadedModel {
   const source = options.source ?? 'model';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MODEL_FILE_BYTES;
   if (text.length > maxBytes) {
@@ -77,10 +121,22 @@ export function decodeModelFile(text: string, options: ModelFileOptions = {}): S
       );
     }
     const model = readObject(field(envelope, 'model'), 'model');
+    const tokens = readTokenSpace(field(envelope, 'tokens'));
+    if (field(envelope, 'sha256') !== digest(tokens, model)) {
+      throw new VmsightError(
+        'MODEL_INVALID',
+        `Cannot load model "${source}": its SHA-256 does not match its contents, so it is corrupt`,
+        { details: { file: source } },
+      );
+    }
     const kind = readString(field(model, 'kind'), 'model.kind');
-    return kind === PER_PROGRAM_KIND
-      ? PerProgramModel.fromJSON(model, options)
-      : deserialize(model, options);
+    return {
+      model:
+        kind === PER_PROGRAM_KIND
+          ? PerProgramModel.fromJSON(model, options)
+          : deserialize(model, options),
+      tokens,
+    };
   } catch (error) {
     if (isVmsightError(error) && error.message.startsWith('Cannot load model')) throw error;
     throw new VmsightError(
@@ -91,11 +147,19 @@ export function decodeModelFile(text: string, options: ModelFileOptions = {}): S
   }
 }
 
-/** Reads and validates the model file at `path` (NOT_FOUND, IO_ERROR, MODEL_* on failure). */
+/**
+ * Reads and validates the model file at `path` (NOT_FOUND, IO_ERROR, LIMIT_EXCEEDED, MODEL_INVALID
+ * or MODEL_VERSION on failure).
+ *
+ * @example
+ * ```ts
+ * const model = await readModelFile('models/sshd.json');
+ * ```
+ */
 export async function readModelFile(
   path: string,
   options: ModelFileOptions = {},
-): Promise<StoredModel> {
+): Promise<LoadedModel> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MODEL_FILE_BYTES;
   let text: string;
   try {
@@ -114,15 +178,34 @@ export async function readModelFile(
   return decodeModelFile(text, { ...options, source: options.source ?? path });
 }
 
-/** Writes `model` to `path` through a temporary file, so a crash never leaves half a model. */
-export async function writeModelFile(path: string, model: StoredModel): Promise<void> {
+/**
+ * Writes `model` to `path` through a temporary file, so a crash never leaves half a model.
+ *
+ * @example
+ * ```ts
+ * await writeModelFile('models/sshd.json', train('markov', traces));
+ * ```
+ */
+export async function writeModelFile(
+  path: string,
+  model: StoredModel,
+  tokens?: TokenSpace,
+): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temporary, encodeModelFile(model), 'utf8');
+    await writeFile(temporary, encodeModelFile(model, tokens), 'utf8');
     await rename(temporary, path);
   } catch (error) {
     throw fileError(error, path, 'write');
   }
+}
+
+function readTokenSpace(value: unknown): TokenSpace | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !TOKEN_SPACE_PATTERN.test(value)) {
+    throw invalid('tokens', `must match ${String(TOKEN_SPACE_PATTERN)}`);
+  }
+  return value;
 }
 
 function fileError(error: unknown, path: string, verb: string): VmsightError {

@@ -23,7 +23,7 @@ test('per-program models round-trip through a model file, odd program names incl
   const names = new Map(byProgram);
   names.set('__proto__', byProgram.get('cron') ?? []);
   const model = PerProgramModel.train('markov', names, { detector: { order: 2 }, calibration: {} });
-  const copy = decodeModelFile(encodeModelFile(model));
+  const copy = decodeModelFile(encodeModelFile(model)).model;
   assert.ok(copy instanceof PerProgramModel);
   assert.deepEqual(copy.programs, ['__proto__', 'cron', 'sshd']);
   const probe = Uint32Array.of(4, 5, 6);

@@ -50,6 +50,11 @@ export function train<K extends DetectorKind>(
 /**
  * Rebuilds a model from its `toJSON()` form, validating every field: the JSON may come from an
  * untrusted file. Throws MODEL_INVALID naming the first bad field.
+ *
+ * @example
+ * ```ts
+ * const copy = deserialize(JSON.parse(JSON.stringify(train('stide', [Uint32Array.of(1, 2)]))));
+ * ```
  */
 export function deserialize(json: unknown, limits: ModelReadLimits = {}): TrainedModel {
   const object = readObject(json, 'model');
@@ -71,7 +76,14 @@ export function deserialize(json: unknown, limits: ModelReadLimits = {}): Traine
   }
 }
 
-/** Type guard for strings naming a detector kind (for command-line options). */
+/**
+ * Type guard for strings naming a detector kind (for command-line options).
+ *
+ * @example
+ * ```ts
+ * isDetectorKind('markov'); // true
+ * ```
+ */
 export function isDetectorKind(value: string): value is DetectorKind {
   return (Object.values(DetectorKind) as string[]).includes(value);
 }

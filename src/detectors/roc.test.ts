@@ -31,13 +31,13 @@ test('detection rate at a false-alarm rate never exceeds that rate on the normal
   assert.equal(thresholdForFalseAlarmRate(normal, 0.1), 9);
   assert.equal(thresholdForFalseAlarmRate(normal, 0), 10);
   assert.equal(thresholdForFalseAlarmRate(normal, 1), 1);
-  assert.deepEqual(detectionRateAt(normal, [9.5, 8, 11, 12], 0.1), {
+  assert.deepEqual(detectionRateAt({ normal, attack: [9.5, 8, 11, 12] }, 0.1), {
     detectionRate: 0.75,
     threshold: 9,
     falseAlarmRate: 0.1,
   });
   // Ties at the threshold stay below it: all normals equal means no false alarm is possible.
-  assert.deepEqual(detectionRateAt([2, 2, 2, 2], [2, 3], 0.5), {
+  assert.deepEqual(detectionRateAt({ normal: [2, 2, 2, 2], attack: [2, 3] }, 0.5), {
     detectionRate: 0.5,
     threshold: 2,
     falseAlarmRate: 0,

@@ -41,6 +41,11 @@ export function rocAuc(normal: ArrayLike<number>, attack: ArrayLike<number>): nu
 /**
  * The lowest threshold, among the normal scores, at which no more than `falseAlarmRate` of the
  * normal scores are strictly above it.
+ *
+ * @example
+ * ```ts
+ * thresholdForFalseAlarmRate([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.1); // 9: only 10 is above
+ * ```
  */
 export function thresholdForFalseAlarmRate(
   normal: ArrayLike<number>,
@@ -60,14 +65,14 @@ export function thresholdForFalseAlarmRate(
  *
  * @example
  * ```ts
- * detectionRateAt([1, 2, 3, 4], [2.5, 5], 0.25); // 0.5: threshold 3, only 5 is above it
+ * detectionRateAt({ normal: [1, 2, 3, 4], attack: [2.5, 5] }, 0.25); // 0.5: threshold 3, only 5 is above it
  * ```
  */
 export function detectionRateAt(
-  normal: ArrayLike<number>,
-  attack: ArrayLike<number>,
+  scores: { readonly normal: ArrayLike<number>; readonly attack: ArrayLike<number> },
   falseAlarmRate: number,
 ): { readonly detectionRate: number; readonly threshold: number; readonly falseAlarmRate: number } {
+  const { normal, attack } = scores;
   const threshold = thresholdForFalseAlarmRate(normal, falseAlarmRate);
   return {
     detectionRate: fractionAbove(attack, threshold),
@@ -76,7 +81,14 @@ export function detectionRateAt(
   };
 }
 
-/** Every distinct operating point, from no alarms to all alarms. */
+/**
+ * Every distinct operating point, from no alarms to all alarms.
+ *
+ * @example
+ * ```ts
+ * rocCurve([1, 2], [3]).map((p) => [p.falseAlarmRate, p.detectionRate]); // [[0,0],[0,1],[0.5,1],[1,1]]
+ * ```
+ */
 export function rocCurve(normal: ArrayLike<number>, attack: ArrayLike<number>): RocPoint[] {
   checkScores(normal, 'normal');
   checkScores(attack, 'attack');

@@ -79,16 +79,16 @@ export class StideModel implements TrainedModel {
     return StideModel.#fromTable(countNgrams(traces, n), parameters, undefined);
   }
 
-  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}): StideModel {
+  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}, path = ''): StideModel {
     const table = readNgramTable(
       field(json, 'table'),
-      'table',
+      `${path}table`,
       limits.maxNgrams ?? DEFAULT_MAX_NGRAMS,
     );
     return StideModel.#fromTable(
       table,
-      readParameters(field(json, 'parameters'), 'parameters'),
-      readOptionalNumber(field(json, 'threshold'), 'threshold'),
+      readParameters(field(json, 'parameters'), `${path}parameters`),
+      readOptionalNumber(field(json, 'threshold'), `${path}threshold`),
     );
   }
 

@@ -49,6 +49,13 @@ export function calibrateThreshold(
  * Trains a detector and stores the threshold calibrated for it. Parameters the model chose by
  * cross-validation are held fixed in the fold models, and an ensemble reuses the held-out scores
  * it already computed, so calibration costs k extra trainings at most.
+ *
+ * @example
+ * ```ts
+ * const normal = Array.from({ length: 20 }, (_, i) => Uint32Array.of(1, 2, 3, i % 4));
+ * const model = trainCalibrated('markov', normal, { targetFalseAlarmRate: 0.05 });
+ * model.scoreTrace(Uint32Array.of(9, 9, 9)).score > (model.threshold ?? Infinity); // true
+ * ```
  */
 export function trainCalibrated<K extends DetectorKind>(
   kind: K,

@@ -94,17 +94,17 @@ export class TStideModel implements TrainedModel {
     return new TStideModel(countNgrams(traces, n), rareFrequency, parameters, undefined);
   }
 
-  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}): TStideModel {
+  static fromJSON(json: JsonObject, limits: ModelReadLimits = {}, path = ''): TStideModel {
     const table = readNgramTable(
       field(json, 'table'),
-      'table',
+      `${path}table`,
       limits.maxNgrams ?? DEFAULT_MAX_NGRAMS,
     );
     return new TStideModel(
       table,
-      readNumber(field(json, 'rareFrequency'), 'rareFrequency', { min: 0, max: 1 }),
-      readParameters(field(json, 'parameters'), 'parameters'),
-      readOptionalNumber(field(json, 'threshold'), 'threshold'),
+      readNumber(field(json, 'rareFrequency'), `${path}rareFrequency`, { min: 0, max: 1 }),
+      readParameters(field(json, 'parameters'), `${path}parameters`),
+      readOptionalNumber(field(json, 'threshold'), `${path}threshold`),
     );
   }
 

@@ -8,5 +8,4 @@ import {
 translationGroundTruthSuite('4-level paging (PVH boot)', {
   start: () => startLabVm({ workload: GROUND_TRUTH_WORKLOAD, gdb: true }),
   expectLevels: 4,
-  pagingDump: true,
 });

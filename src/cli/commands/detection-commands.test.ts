@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runVmsight } from '../internal-test/run-cli.js';
 
+const STRACE_FIXTURE = 'strace-f-tt-T.txt';
 const ADFA_LD = resolve(process.env['VMSIGHT_ADFA_LD'] ?? '../shared/datasets/adfa-ld');
 const missing = existsSync(join(ADFA_LD, 'Training_Data_Master'))
   ? false
@@ -197,6 +198,19 @@ void describe('vmsight train / score / eval on ADFA-LD', { skip: missing }, () =
     ]);
     assert.equal(parseError.status, 3);
     assert.match(parseError.stderr, /bad-trace\.txt.*line 1/);
+
+    const strace = resolve('src/events/fixtures', STRACE_FIXTURE);
+    const otherAbi = runVmsight([
+      'score',
+      '--model',
+      model,
+      '--format',
+      'strace',
+      '--input',
+      strace,
+    ]);
+    assert.equal(otherAbi.status, 3);
+    assert.match(otherAbi.stderr, /trained on syscall:i386 tokens, the trace is syscall:x86-64/);
 
     const notDataset = runVmsight([
       'eval',

@@ -1,18 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLabVm, type LabVm } from '../../lab/index.js';
+import { runVmsight, type CliResult } from '../internal-test/run-cli.js';
 import { formatHexdump } from './mem.js';
 
 const INIT_TASK_COMM = 0xffffffff82a1aa40n + 2976n; // nokaslr 6.1.0-56-amd64 (lab-notes §6)
 
-function vmsight(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['bin/vmsight.js', ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const vmsight = (...args: string[]): CliResult => runVmsight(args);
 
 void describe('formatHexdump', () => {
   void it('prints 16 bytes a line with the address and printable characters', () => {

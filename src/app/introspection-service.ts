@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QmpClient } from '../connectors/index.js';
+import { VmsightError } from '../core/index.js';
+import { labPaths, vmsightHome } from '../lab/index.js';
+import {
+  openElfCore,
+  openProcMemLayer,
+  openRawLayer,
+  type PhysicalLayer,
+  type Vmcoreinfo,
+} from '../layers/index.js';
+import {
+  checkRequirements,
+  psauxPlugin,
+  pslistPlugin,
+  pstreePlugin,
+  type LinuxPlugin,
+  type PluginColumn,
+} from '../plugins/index.js';
+import { openKernelProfile, type KernelProfile } from '../profiles/index.js';
+import { writeIsfFile, type IntrospectionWarning } from '../symbols/index.js';
+import { resolveVm } from './vm-registry.js';
+
+export interface IntrospectionSource {
+  /** A VM known to `--vm NAME`. */
+  readonly vm?: string | undefined;
+  /** An ELF core from `dump-guest-memory`. */
+  readonly dump?: string | undefined;
+  /** vmlinux with BTF (`--kernel`); default: the lab's vmlinux when its banner matches. */
+  readonly kernel?: string | undefined;
+  /** An existing ISF instead of BTF + kallsyms (`--isf`). */
+  readonly isf?: string | undefined;
+  /** Skip the profile cache under `.vmsight/profiles`. */
+  readonly noCache?: boolean | undefined;
+  /** Pause a live VM (QMP stop/cont) while reading, for a consistent view. */
+  readonly pause?: boolean | undefined;
+}
+
+export interface OpenedIntrospection {
+  readonly profile: KernelProfile;
+  readonly source: string;
+  close(): Promise<void>;
+}
+
+/** The lab's current vmlinux, if the lab was built (never builds it). */
+function labKernels(): string[] {
+  try {
+    const current = JSON.parse(readFileSync(join(labPaths().root, 'current.json'), 'utf8')) as {
+      dir?: unknown;
+    };
+    if (typeof current.dir !== 'string') return [];
+    const vmlinux = join(current.dir, 'vmlinux');
+    return existsSync(vmlinux) ? [vmlinux] : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Opens a VM or dump and builds (or loads from cache) its kernel profile.
+ *
+ * @example
+ * ```ts
+ * import { openIntrospection } from './introspection-service.js';
+ * const opened = await openIntrospection({ dump: 'guest.elf' });
+ * try { console.log(opened.profile.banner); } finally { await opened.close(); }
+ * ```
+ */
+export async function openIntrospection(
+  options: IntrospectionSource,
+): Promise<OpenedIntrospection> {
+  if ((options.vm === undefined) === (options.dump === undefined)) {
+    throw new VmsightError('INVALID_ARGUMENT', 'Give exactly one of --vm and --dump');
+  }
+  let layer: PhysicalLayer;
+  let vmcoreinfo: Vmcoreinfo | undefined;
+  let source: string;
+  let release: () => Promise<void> = () => Promise.resolve();
+  if (options.dump !== undefined) {
+    const core = openElfCore(options.dump);
+    layer = core.layer;
+    vmcoreinfo = core.vmcoreinfo;
+    source = `dump "${options.dump}"`;
+    release = () => {
+      core.close();
+      return Promise.resolve();
+    };
+  } else {
+    const name = options.vm ?? '';
+    const vm = await resolveVm(name);
+    if (vm.ramPath !== undefined && existsSync(vm.ramPath)) {
+      layer = openRawLayer(vm.ramPath, { cache: false, ram: true });
+    } else if (vm.pid !== undefined && vm.memoryBytes !== undefined) {
+      layer = openProcMemLayer({ pid: vm.pid, ramSize: BigInt(vm.memoryBytes) });
+    } else {
+      throw new VmsightError(
+        'INVALID_ARGUMENT',
+        `Cannot read the memory of VM "${name}": register it with --ram FILE or --pid PID`,
+      );
+    }
+    source = `VM "${name}"`;
+    let qmp: QmpClient | undefined;
+    if (options.pause === true) {
+      qmp = await QmpClient.connect(vm.qmpSocket);
+      await qmp.execute('stop');
+    }
+    release = async () => {
+      layer.close();
+      if (qmp !== undefined) {
+        await qmp.execute('cont');
+        await qmp.close();
+      }
+    };
+  }
+  try {
+    const profile = await openKernelProfile(layer, {
+      vmcoreinfo,
+      kernel: options.kernel,
+      isf: options.isf,
+      candidateKernels: labKernels(),
+      cacheDir: options.noCache === true ? undefined : join(vmsightHome(), 'profiles'),
+    });
+    return { profile, source, close: release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+export type PsPluginName = 'pslist' | 'psaux' | 'pstree';
+
+export interface PsOptions extends IntrospectionSource {
+  readonly plugin?: PsPluginName;
+  readonly threads?: boolean;
+}
+
+export interface PsResult {
+  readonly source: string;
+  readonly kernel: string;
+  readonly plugin: string;
+  readonly columns: readonly PluginColumn<Record<string, unknown>>[];
+  readonly rows: readonly Record<string, unknown>[];
+  readonly warnings: readonly IntrospectionWarning[];
+}
+
+const PS_PLUGINS: Readonly<Record<PsPluginName, LinuxPlugin<object, { threads?: boolean }>>> = {
+  pslist: pslistPlugin as LinuxPlugin<object, { threads?: boolean }>,
+  psaux: psauxPlugin as LinuxPlugin<object, { threads?: boolean }>,
+  pstree: pstreePlugin as LinuxPlugin<object, { threads?: boolean }>,
+};
+
+/** `vmsight ps`: runs pslist, psaux or pstree on a VM or dump. */
+export async function runPs(options: PsOptions): Promise<PsResult> {
+  const plugin = PS_PLUGINS[options.plugin ?? 'pslist'];
+  const opened = await openIntrospection(options);
+  try {
+    const missing = checkRequirements(plugin, opened.profile);
+    if (missing.length > 0) {
+      throw new VmsightError(
+        'NOT_FOUND',
+        `Plugin ${plugin.id} cannot run: the symbol table lacks ${missing.join(', ')}`,
+      );
+    }
+    const warnings: IntrospectionWarning[] = [];
+    const rows = [
+      ...plugin.run(
+        { profile: opened.profile, warn: (w) => warnings.push(w) },
+        {
+          threads: options.threads === true,
+        },
+      ),
+    ] as Record<string, unknown>[];
+    return {
+      source: opened.source,
+      kernel: opened.profile.banner.trim(),
+      plugin: plugin.id,
+      columns: plugin.columns as readonly PluginColumn<Record<string, unknown>>[],
+      rows,
+      warnings,
+    };
+  } finally {
+    await opened.close();
+  }
+}
+
+export interface SymbolsBuildOptions extends IntrospectionSource {
+  readonly output: string;
+}
+
+/** `vmsight symbols build`: an ISF from BTF + kallsyms recovered from guest memory. */
+export async function buildSymbols(
+  options: SymbolsBuildOptions,
+): Promise<{ output: string; banner: string; symbols: number; userTypes: number }> {
+  if (options.kernel === undefined) {
+    throw new VmsightError('INVALID_ARGUMENT', 'Give the guest kernel with --kernel VMLINUX');
+  }
+  const opened = await openIntrospection({ ...options, noCache: true });
+  try {
+    const isf = opened.profile.symbols.isf;
+    await writeIsfFile(options.output, isf);
+    return {
+      output: options.output,
+      banner: opened.profile.banner.trim(),
+      symbols: Object.keys(isf.symbols).length,
+      userTypes: Object.keys(isf.user_types).length,
+    };
+  } finally {
+    await opened.close();
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Public surface of `plugins`: OS plugins that declare their requirements and yield typed rows.
+ */
+export {
+  checkRequirements,
+  type LinuxPlugin,
+  type PluginColumn,
+  type PluginContext,
+} from './plugin.js';
+export * as linux from './linux/index.js';
+export {
+  psauxPlugin,
+  pslistPlugin,
+  pstreePlugin,
+  walkList,
+  type PsauxRow,
+  type PslistOptions,
+  type PslistRow,
+  type PstreeRow,
+} from './linux/index.js';

@@ -1,0 +1,135 @@
+import { SyscallTable, type GuestEvent, type GuestProcess } from '../events/index.js';
+import type { TaskReader } from './guest-task-reader.js';
+import type { TcgExecRecord } from './tcg-log-record.js';
+
+/** Kernel addresses the sensor's `-dfilter` ranges start at (runtime addresses, slide applied). */
+export interface TcgProbeAddresses {
+  /** `entry_SYSCALL_64`: the `syscall` instruction's target (MSR_LSTAR). */
+  readonly syscallEntry: bigint;
+  /** `__switch_to(prev, next)`: RDI = previous task, RSI = next task (arch/x86/kernel/process_64.c). */
+  readonly contextSwitch?: bigint;
+}
+
+export interface TcgEventDecoderOptions {
+  readonly vm: string;
+  readonly addresses: TcgProbeAddresses;
+  /** Resolves tasks for process attribution; without it events carry no `process`. */
+  readonly tasks?: TaskReader;
+  /** Emit `context-switch` events as well as using them for attribution. Default true. */
+  readonly contextSwitchEvents?: boolean;
+}
+
+/** execve (59) and execveat (322): the task's comm changes when they succeed. */
+const EXEC_SYSCALLS = new Set([59, 322]);
+const SYSCALL_TABLE = SyscallTable.for('x86-64');
+
+interface VcpuState {
+  task: bigint | undefined;
+  process: GuestProcess | undefined;
+  stale: boolean;
+}
+
+/**
+ * Turns register dumps at the syscall entry into `syscall` events and dumps at `__switch_to` into
+ * the current task of each vCPU, so every syscall carries the process that made it. At
+ * `entry_SYSCALL_64` the user registers are intact: RAX = number, RDI, RSI, RDX, R10, R8, R9 =
+ * arguments (x86-64 syscall ABI), CR3 = the process's page tables (lab-notes §4).
+ *
+ * The log is read behind the guest, so a task read at switch time may already show a later comm;
+ * after an `execve` the task is read again at its next event.
+ *
+ * @example
+ * ```ts
+ * import { TcgEventDecoder } from './tcg-event-decoder.js';
+ * const decoder = new TcgEventDecoder({ vm: 'lab', addresses: { syscallEntry: 0xffffffff81c00080n } });
+ * declare const record: import('./tcg-log-record.js').TcgExecRecord;
+ * decoder.decode(record); // a syscall event, or undefined
+ * ```
+ */
+export class TcgEventDecoder {
+  readonly #vm: string;
+  readonly #addresses: TcgProbeAddresses;
+  readonly #tasks: TaskReader | undefined;
+  readonly #switchEvents: boolean;
+  readonly #vcpus = new Map<number, VcpuState>();
+  #unattributed = 0;
+  #unknownPc = 0;
+
+  constructor(options: TcgEventDecoderOptions) {
+    this.#vm = options.vm;
+    this.#addresses = options.addresses;
+    this.#tasks = options.tasks;
+    this.#switchEvents = options.contextSwitchEvents ?? true;
+  }
+
+  /** Syscalls that could not be tied to a task (before the first context switch, or unreadable). */
+  get unattributed(): number {
+    return this.#unattributed;
+  }
+
+  /** Dumps at an address that is not one of the probes (a `-dfilter` wider than the probes). */
+  get unknownPc(): number {
+    return this.#unknownPc;
+  }
+
+  decode(record: TcgExecRecord): GuestEvent | undefined {
+    if (record.pc === this.#addresses.syscallEntry) return this.#syscall(record);
+    if (record.pc === this.#addresses.contextSwitch) return this.#contextSwitch(record);
+    this.#unknownPc += 1;
+    return undefined;
+  }
+
+  #state(vcpu: number): VcpuState {
+    let state = this.#vcpus.get(vcpu);
+    if (state === undefined) {
+      state = { task: undefined, process: undefined, stale: false };
+      this.#vcpus.set(vcpu, state);
+    }
+    return state;
+  }
+
+  #syscall(record: TcgExecRecord): GuestEvent {
+    const { registers } = record;
+    // RAX holds the number in its low 32 bits; the kernel ignores the rest (syscall_enter_from_user_mode).
+    const nr = Number(registers.rax & 0xffff_ffffn);
+    const state = this.#state(record.vcpu);
+    if (state.stale && state.task !== undefined && this.#tasks !== undefined) {
+      state.process = this.#tasks.read(state.task, registers.cr3) ?? state.process;
+      state.stale = false;
+    }
+    const process = state.process;
+    if (process === undefined) this.#unattributed += 1;
+    if (EXEC_SYSCALLS.has(nr)) state.stale = true;
+    const name = SYSCALL_TABLE.name(nr);
+    return {
+      type: 'syscall',
+      vm: this.#vm,
+      vcpu: record.vcpu,
+      time: null,
+      ...(process === undefined ? {} : { process }),
+      abi: 'x86-64',
+      nr,
+      ...(name === undefined ? {} : { name }),
+      args: [registers.rdi, registers.rsi, registers.rdx, registers.r10, registers.r8, registers.r9],
+    };
+  }
+
+  #contextSwitch(record: TcgExecRecord): GuestEvent | undefined {
+    const { registers } = record;
+    const state = this.#state(record.vcpu);
+    const from = state.process;
+    state.task = registers.rsi;
+    state.stale = false;
+    state.process = this.#tasks?.read(registers.rsi, registers.cr3);
+    if (!this.#switchEvents || from === undefined || state.process === undefined) return undefined;
+    return {
+      type: 'context-switch',
+      vm: this.#vm,
+      vcpu: record.vcpu,
+      time: null,
+      process: state.process,
+      from,
+      to: state.process,
+    };
+  }
+}
