@@ -17,7 +17,7 @@ const LAYERS = {
   symbols: ['core', 'connectors', 'layers'],
   profiles: ['core', 'connectors', 'layers', 'symbols'],
   plugins: ['core', 'connectors', 'layers', 'symbols', 'profiles'],
-  lab: ['core', 'connectors'],
+  lab: ['core', 'connectors', 'layers'],
   events: ['core'],
   detectors: ['core'],
   sensors: ['core', 'events', 'connectors', 'layers', 'symbols', 'profiles'],
@@ -129,6 +129,14 @@ export default tseslint.config(
             from,
             allow: [from, 'lab', ...allow],
           })),
+        },
+      ],
+      // ...and reach test support through a folder's internal.ts.
+      'boundaries/entry-point': [
+        'error',
+        {
+          default: 'disallow',
+          rules: [{ target: Object.keys(LAYERS), allow: ['index.ts', 'internal.ts'] }],
         },
       ],
     },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isVmsightError } from '../core/index.js';
-import { buildTestElf } from './elf-test-builder.js';
+import { buildTestElf } from '../layers/internal.js';
 import { normalizeModuleName, parseKernelConfig, stageGuestModules } from './kernel-modules.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmsight-mod-'));

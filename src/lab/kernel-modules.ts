@@ -1,7 +1,7 @@
 import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { VmsightError } from '../core/index.js';
-import { readElfSection } from './elf-sections.js';
+import { readElfSection } from '../layers/index.js';
 import { runHostCommand } from './host-command.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { readElfSummary } from './elf-sections.js';
+import { readElfSummary } from '../layers/index.js';
 import { ensureLabBuilt } from './lab-builder.js';
 import { parseKernelConfig } from './kernel-modules.js';
 

@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VmsightError, isVmsightError, type Logger } from '../core/index.js';
-import { readElfSummary } from './elf-sections.js';
+import { readElfSummary } from '../layers/index.js';
 import { renderInitScript } from './guest-init-script.js';
 import { installHostTools, requireHostTools } from './host-tools.js';
 import { buildInitramfs } from './initramfs-builder.js';

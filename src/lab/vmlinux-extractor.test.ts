@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isVmsightError } from '../core/index.js';
-import { buildTestElf } from './elf-test-builder.js';
+import { buildTestElf } from '../layers/internal.js';
 import { extractVmlinux, findBzImagePayload } from './vmlinux-extractor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsight-bz-'));

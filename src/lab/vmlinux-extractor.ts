@@ -1,6 +1,6 @@
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { ByteReader, VmsightError } from '../core/index.js';
-import { readElfSummary } from './elf-sections.js';
+import { readElfSummary } from '../layers/index.js';
 import { runHostCommand } from './host-command.js';
 
 /**

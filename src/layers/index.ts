@@ -10,6 +10,12 @@ export {
   type ElfCoreOptions,
   type ProgramHeader,
 } from './elf-core-layer.js';
+export {
+  readElfSection,
+  readElfSummary,
+  type ElfSection,
+  type ElfSummary,
+} from './elf-sections.js';
 export { parseElfNotes, type ElfNote, type ElfNoteLimits } from './elf-notes.js';
 export { FileSource, type FileSourceOptions } from './file-source.js';
 export { InvalidAddressError, type InvalidAddressInfo } from './invalid-address-error.js';

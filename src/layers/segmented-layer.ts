@@ -11,6 +11,13 @@ export interface Segment extends PhysicalRange {
 /** Longest single read, so a hostile length cannot make us allocate gigabytes. */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
+/** Refuses a read length that is not a whole number of bytes from 0 to {@link MAX_READ_BYTES}. */
+export function checkReadLength(length: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_READ_BYTES) {
+    throw new RangeError(`Cannot read ${length} bytes: the length must be 0 to ${MAX_READ_BYTES}`);
+  }
+}
+
 /**
  * A physical layer made of segments of one file: raw images (one segment at 0), ELF cores (one per
  * PT_LOAD), LiME (one per range), `/proc/<pid>/mem` (one per RAM block). Segments are checked at
@@ -64,11 +71,7 @@ export class SegmentedLayer implements PhysicalLayer {
   }
 
   read(address: bigint, length: number, options: PhysicalReadOptions = {}): Uint8Array {
-    if (!Number.isInteger(length) || length < 0 || length > MAX_READ_BYTES) {
-      throw new RangeError(
-        `Cannot read ${length} bytes: the length must be 0 to ${MAX_READ_BYTES}`,
-      );
-    }
+    checkReadLength(length);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {

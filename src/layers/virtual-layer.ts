@@ -1,7 +1,7 @@
 import { hex } from '../core/index.js';
 import { InvalidAddressError } from './invalid-address-error.js';
 import { faultError, type PageTableWalker, type Translation } from './page-table-walker.js';
-import { MAX_READ_BYTES } from './segmented-layer.js';
+import { checkReadLength } from './segmented-layer.js';
 
 export interface VirtualReadOptions {
   /** Read unmapped pages (and physical holes) as zeros instead of throwing. Default false. */
@@ -34,11 +34,7 @@ export class VirtualLayer {
   }
 
   read(va: bigint, length: number, options: VirtualReadOptions = {}): Uint8Array {
-    if (!Number.isInteger(length) || length < 0 || length > MAX_READ_BYTES) {
-      throw new RangeError(
-        `Cannot read ${length} bytes: the length must be 0 to ${MAX_READ_BYTES}`,
-      );
-    }
+    checkReadLength(length);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {

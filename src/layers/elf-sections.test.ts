@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isVmsightError } from '../core/index.js';
 import { readElfSection, readElfSummary } from './elf-sections.js';
-import { buildTestElf } from './elf-test-builder.js';
+import { buildTestElf } from './internal-test/elf-test-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmsight-elf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

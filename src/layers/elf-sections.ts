@@ -1,10 +1,12 @@
 import { open } from 'node:fs/promises';
 import { ByteReader, VmsightError } from '../core/index.js';
+import { ELFCLASS64, ELFDATA2LSB } from './elf-structures.js';
 
 /**
  * Just enough ELF64 little-endian (System V gABI, "ELF Header" and "Sections") to list a kernel
  * image's or module's sections and read one of them: the lab checks vmlinux for `.BTF` and reads a
- * module's `.modinfo` for its dependencies. Field offsets are the gABI's Elf64_Ehdr/Elf64_Shdr.
+ * module's `.modinfo` for its dependencies; symbols reads `.BTF`. (Core dumps, which need program
+ * headers and notes, are read by `elf-core-layer.ts`.) Field offsets are the gABI's Elf64_Ehdr/Elf64_Shdr.
  */
 const EHDR = {
   magic: 0x00,
@@ -21,8 +23,6 @@ const EHDR = {
 } as const;
 const SHDR = { name: 0x00, type: 0x04, offset: 0x18, size: 0x20, size64: 0x40 } as const;
 const PHDR = { type: 0x00 } as const;
-const ELFCLASS64 = 2;
-const ELFDATA2LSB = 1;
 const PT_INTERP = 3;
 /** Kernel images have ~40 sections, modules ~60; anything far beyond is not a sane input. */
 const MAX_SECTIONS = 4096;

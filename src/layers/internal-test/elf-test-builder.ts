@@ -1,6 +1,6 @@
 /**
  * Builds minimal ELF64 little-endian files with named sections, for tests of code that reads
- * kernel images and modules. Test-only: not exported from the folder's index. Layout: header,
+ * kernel images and modules. Test-only: other folders' tests reach it through internal.ts. Layout: header,
  * section contents, the section name table, then the section headers (index 0 is the null
  * section, as the gABI requires).
  */
