@@ -2,7 +2,7 @@
 # The README's first command: on a fresh Debian machine, set vmsight up and run its main job on the
 # embedded default — the bundled lab guest (a real Debian kernel under QEMU) and the ADFA-LD dataset:
 #   1. host packages (apt, as root) and npm dependencies;
-#   2. build the lab guest and boot it; read guest memory from outside (init_task's comm field);
+#   2. build the lab guest and boot it; list its processes from outside, through guest memory only;
 #   3. evaluate the system-call anomaly detectors on ADFA-LD under the standard protocol;
 #   4. power the guest off.
 set -euo pipefail
@@ -20,9 +20,8 @@ vmsight lab build
 vmsight lab up --name quickstart
 trap 'vmsight lab down --name quickstart >/dev/null 2>&1 || true' EXIT
 vmsight lab status
-echo "== init_task.comm of the running guest, read through the guest's own page tables"
-# 0xffffffff82a1aa40 + 2976: init_task.comm for the lab's 6.1 kernel without KASLR (lab-notes.md §6).
-vmsight mem read --vm quickstart --virt 0xffffffff82a1b5e0 --len 16
+echo "== the guest's processes, rebuilt from its memory (symbols from its BTF and kallsyms)"
+vmsight ps --vm quickstart --pause --tree
 
 dataset="${VMSIGHT_ADFA_LD:-../shared/datasets/adfa-ld}"
 if [ -d "$dataset/Training_Data_Master" ]; then

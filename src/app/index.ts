@@ -40,6 +40,20 @@ export {
   type TraceResult,
   type WindowResult,
 } from './trace-scoring.js';
+export {
+  SyscallAlerter,
+  type SyscallAlert,
+  type SyscallAlerterOptions,
+} from './syscall-alerter.js';
+export {
+  watchVm,
+  type ProcessActivity,
+  type WatchOptions,
+  type WatchStats,
+  type WatchUpdate,
+} from './watch-service.js';
+export { labSensorAddresses, labSensorQemuArgs } from './sensor-addresses.js';
+export { OverflowPolicy } from '../sensors/index.js';
 export { DetectorKind } from '../detectors/index.js';
 export { TraceFormat } from '../events/index.js';
 export {
@@ -53,3 +67,35 @@ export {
   type PsResult,
   type SymbolsBuildOptions,
 } from './introspection-service.js';
+export {
+  benchGuard,
+  listGuardRules,
+  testGuardTrace,
+  type GuardRuleSummary,
+  type GuardTraceHit,
+  type GuardTraceReport,
+} from './guard-service.js';
+export { MarkovIoEngine } from './markov-io-engine.js';
+export {
+  acquireEvidence,
+  evidencePaths,
+  exportEvidence,
+  importEvidence,
+  initKeys,
+  listEvidence,
+  showEvidence,
+  showKeys,
+  verifyEvidence,
+  type AcquireEvidenceOptions,
+  type EvidenceHomeOption,
+  type EvidencePaths,
+  type ExportEvidenceOptions,
+  type KeysSummary,
+} from './evidence-service.js';
+export type {
+  EvidenceItem,
+  ExportResult,
+  ImportResult,
+  ItemDetails,
+  VerificationReport,
+} from '../evidence/index.js';

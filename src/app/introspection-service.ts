@@ -12,13 +12,21 @@ import {
 } from '../layers/index.js';
 import {
   checkRequirements,
+  lsmodPlugin,
   psauxPlugin,
+  psxviewPlugin,
   pslistPlugin,
   pstreePlugin,
   type LinuxPlugin,
   type PluginColumn,
 } from '../plugins/index.js';
-import { openKernelProfile, type KernelProfile } from '../profiles/index.js';
+import {
+  openKernelProfile,
+  openKernelProfileFromIdt,
+  scanVmcoreinfo,
+  type CpuControlState,
+  type KernelProfile,
+} from '../profiles/index.js';
 import { writeIsfFile, type IntrospectionWarning } from '../symbols/index.js';
 import { resolveVm } from './vm-registry.js';
 
@@ -77,10 +85,16 @@ export async function openIntrospection(
   let vmcoreinfo: Vmcoreinfo | undefined;
   let source: string;
   let release: () => Promise<void> = () => Promise.resolve();
+  let cpuState: () => Promise<CpuControlState | undefined> = () => Promise.resolve(undefined);
   if (options.dump !== undefined) {
     const core = openElfCore(options.dump);
     layer = core.layer;
     vmcoreinfo = core.vmcoreinfo;
+    const cpu = core.cpus[0];
+    cpuState = () =>
+      Promise.resolve(
+        cpu === undefined ? undefined : { cr3: cpu.cr3, cr4: cpu.cr4, idtBase: cpu.idt_base },
+      );
     source = `dump "${options.dump}"`;
     release = () => {
       core.close();
@@ -105,6 +119,14 @@ export async function openIntrospection(
       qmp = await QmpClient.connect(vm.qmpSocket);
       await qmp.execute('stop');
     }
+    cpuState = async () => {
+      const client = qmp ?? (await QmpClient.connect(vm.qmpSocket));
+      try {
+        return parseInfoRegisters(await client.hmp('info registers'));
+      } finally {
+        if (client !== qmp) await client.close();
+      }
+    };
     release = async () => {
       layer.close();
       if (qmp !== undefined) {
@@ -114,6 +136,14 @@ export async function openIntrospection(
     };
   }
   try {
+    vmcoreinfo ??= scanVmcoreinfo(layer)?.info;
+    const cpu =
+      vmcoreinfo === undefined && options.isf !== undefined ? await cpuState() : undefined;
+    if (cpu !== undefined && options.isf !== undefined) {
+      // No VMCOREINFO: the slide comes from the IDT against the ISF (lab-notes §6).
+      const profile = await openKernelProfileFromIdt(layer, { isf: options.isf, cpu });
+      return { profile, source, close: release };
+    }
     const profile = await openKernelProfile(layer, {
       vmcoreinfo,
       kernel: options.kernel,
@@ -128,7 +158,16 @@ export async function openIntrospection(
   }
 }
 
-export type PsPluginName = 'pslist' | 'psaux' | 'pstree';
+/** CR3, CR4 and the IDT base from HMP `info registers` (lab-notes §3). */
+function parseInfoRegisters(text: string): CpuControlState | undefined {
+  const cr3 = /CR3=([0-9a-f]+)/i.exec(text)?.[1];
+  const cr4 = /CR4=([0-9a-f]+)/i.exec(text)?.[1];
+  const idt = /IDT= +([0-9a-f]+)/i.exec(text)?.[1];
+  if (cr3 === undefined || cr4 === undefined || idt === undefined) return undefined;
+  return { cr3: BigInt(`0x${cr3}`), cr4: BigInt(`0x${cr4}`), idtBase: BigInt(`0x${idt}`) };
+}
+
+export type PsPluginName = 'pslist' | 'psaux' | 'pstree' | 'lsmod' | 'psxview';
 
 export interface PsOptions extends IntrospectionSource {
   readonly plugin?: PsPluginName;
@@ -148,9 +187,11 @@ const PS_PLUGINS: Readonly<Record<PsPluginName, LinuxPlugin<object, { threads?: 
   pslist: pslistPlugin as LinuxPlugin<object, { threads?: boolean }>,
   psaux: psauxPlugin as LinuxPlugin<object, { threads?: boolean }>,
   pstree: pstreePlugin as LinuxPlugin<object, { threads?: boolean }>,
+  lsmod: lsmodPlugin as LinuxPlugin<object, { threads?: boolean }>,
+  psxview: psxviewPlugin as LinuxPlugin<object, { threads?: boolean }>,
 };
 
-/** `vmsight ps`: runs pslist, psaux or pstree on a VM or dump. */
+/** `vmsight ps`: runs pslist, psaux, pstree, lsmod or psxview on a VM or dump. */
 export async function runPs(options: PsOptions): Promise<PsResult> {
   const plugin = PS_PLUGINS[options.plugin ?? 'pslist'];
   const opened = await openIntrospection(options);
@@ -175,7 +216,7 @@ export async function runPs(options: PsOptions): Promise<PsResult> {
       source: opened.source,
       kernel: opened.profile.banner.trim(),
       plugin: plugin.id,
-      columns: plugin.columns as readonly PluginColumn<Record<string, unknown>>[],
+      columns: plugin.columns,
       rows,
       warnings,
     };

@@ -12,6 +12,7 @@ import {
   type LabVmState,
   type StopResult,
 } from '../lab/index.js';
+import { labSensorQemuArgs } from './sensor-addresses.js';
 
 /** The default lab VM name of `vmsight lab up|down`. */
 export const DEFAULT_LAB_VM = 'lab';
@@ -38,6 +39,11 @@ export interface LabUpOptions {
   readonly la57?: boolean;
   readonly gdb?: boolean;
   readonly accel?: 'tcg' | 'kvm';
+  /**
+   * Boot with the TCG sensor's `-dfilter` probes, so `vmsight watch` can capture syscalls (the
+   * first time, a short probing boot finds their addresses).
+   */
+  readonly tcgSensor?: boolean;
   readonly log?: Logger;
 }
 
@@ -85,8 +91,16 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVmSummary> {
       });
     }
   }
+  if (options.tcgSensor === true && (options.kaslr === true || options.la57 === true)) {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      'Cannot boot with the TCG sensor and KASLR or LA57: its probe addresses come from a PVH boot without KASLR',
+    );
+  }
+  const sensorArgs = options.tcgSensor === true ? await labSensorQemuArgs(options.log) : [];
   const started = Date.now();
   const vm = await startLabVm({
+    ...(sensorArgs.length === 0 ? {} : { extraArgs: sensorArgs }),
     name,
     detach: true,
     ...(workload === undefined ? {} : { workload }),

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/index.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerEvidenceCommand } from './commands/evidence.js';
+import { registerKeysCommand } from './commands/keys.js';
+import { registerGuardCommand } from './commands/guard.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerMemCommand } from './commands/mem.js';
 import { registerPsCommand } from './commands/ps.js';
@@ -8,6 +11,7 @@ import { registerSymbolsCommand } from './commands/symbols.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerVmCommand } from './commands/vm.js';
+import { registerWatchCommand } from './commands/watch.js';
 
 /**
  * The vmsight command tree. Each command lives in `commands/<name>.ts` and exports one
@@ -27,5 +31,9 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerScoreCommand(program);
   registerEvalCommand(program);
+  registerWatchCommand(program);
+  registerKeysCommand(program);
+  registerEvidenceCommand(program);
+  registerGuardCommand(program);
   return program;
 }

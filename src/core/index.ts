@@ -15,7 +15,9 @@ export { hex, parseUnsigned } from './hex.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export {
   DEFAULT_MAX_LINE_BYTES,
+  splitLineBatches,
   splitLines,
+  type LineBatchOptions,
   type LineSplitterOptions,
   type TextLine,
 } from './line-splitter.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isVmsightError } from './errors.js';
-import { splitLines, type TextLine } from './line-splitter.js';
+import { splitLineBatches, splitLines, type TextLine } from './line-splitter.js';
 
 async function collect(
   chunks: Iterable<Uint8Array | string>,
@@ -92,4 +92,19 @@ test('does not keep references to caller buffers that may be reused', async () =
   const lines: string[] = [];
   for await (const line of splitLines(reusing)) lines.push(line.text);
   assert.deepEqual(lines, ['abc']);
+});
+
+test('splitLineBatches yields the lines of each chunk together and numbers skipped lines too', async () => {
+  const batches: string[][] = [];
+  const numbers: number[] = [];
+  const keepLine = (line: Uint8Array): boolean => line[0] !== 0x23; // drop lines starting with '#'
+  for await (const batch of splitLineBatches(
+    Readable.from(['a\n#x\nb', 'c\n#y\n', 'd'], { objectMode: true }),
+    { keepLine },
+  )) {
+    batches.push(batch.map((line) => line.text));
+    numbers.push(...batch.map((line) => line.number));
+  }
+  assert.deepEqual(batches, [['a'], ['bc'], ['d']]);
+  assert.deepEqual(numbers, [1, 3, 5]);
 });

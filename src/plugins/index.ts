@@ -9,6 +9,8 @@ export {
 } from './plugin.js';
 export * as linux from './linux/index.js';
 export {
+  lsmodPlugin,
+  psxviewPlugin,
   psauxPlugin,
   pslistPlugin,
   pstreePlugin,
@@ -17,4 +19,6 @@ export {
   type PslistOptions,
   type PslistRow,
   type PstreeRow,
+  type LsmodRow,
+  type PsxviewRow,
 } from './linux/index.js';

@@ -15,4 +15,9 @@ export {
   slideFromIdtGate,
 } from './kaslr.js';
 export { profileCacheKey, readCachedProfile, writeCachedProfile } from './profile-cache.js';
-export { requireVmcoreinfo, scanVmcoreinfo, type VmcoreinfoScanOptions } from './vmcoreinfo-scanner.js';
+export {
+  requireVmcoreinfo,
+  scanVmcoreinfo,
+  type VmcoreinfoScanOptions,
+} from './vmcoreinfo-scanner.js';
+export { openKernelProfileFromIdt, type CpuControlState } from './idt-profile.js';

@@ -28,7 +28,10 @@ export function idtGateHandler(gate: Uint8Array): bigint {
  * its link-time address. Returns undefined when the difference is not a plausible slide (KASLR
  * slides are multiples of CONFIG_PHYSICAL_ALIGN, 2 MiB on x86-64, and below 1 GiB).
  */
-export function slideFromIdtGate(gate0: Uint8Array, linkTimeDivideError: bigint): bigint | undefined {
+export function slideFromIdtGate(
+  gate0: Uint8Array,
+  linkTimeDivideError: bigint,
+): bigint | undefined {
   const slide = idtGateHandler(gate0) - linkTimeDivideError;
   if (slide < 0n || slide >= 1n << 30n || slide % (2n << 20n) !== 0n) return undefined;
   return slide;

@@ -12,8 +12,8 @@ import {
   buildIsf,
   decodeKallsyms,
   readIsfFile,
-  readVmlinuxBanners,
-  readVmlinuxBtf,
+  loadVmlinuxBanners,
+  loadVmlinuxBtf,
   type IsfDocument,
   type KallsymsOptions,
   type KallsymsTableAddresses,
@@ -44,7 +44,8 @@ export interface KernelProfile {
   /** The kernel's address space (init_top_pgt). */
   readonly kernel: VirtualLayer;
   readonly symbols: SymbolTable;
-  readonly vmcoreinfo: Vmcoreinfo;
+  /** Absent when the profile was found without it (the IDT route). */
+  readonly vmcoreinfo: Vmcoreinfo | undefined;
   readonly banner: string;
   readonly buildId: string | undefined;
   /** KASLR slide (KERNELOFFSET) and phys_base. */
@@ -53,7 +54,7 @@ export interface KernelProfile {
   readonly la57: boolean;
   readonly kernelCr3: bigint;
   /** Where the symbol table came from. */
-  readonly source: 'cache' | 'btf+kallsyms' | 'isf';
+  readonly source: 'cache' | 'btf+kallsyms' | 'isf' | 'isf+idt';
   /** A process's address space, from its page-table root (physical). */
   addressSpace(cr3: bigint): VirtualLayer;
 }
@@ -125,13 +126,20 @@ export async function openKernelProfile(
       throw new VmsightError('NOT_FOUND', 'kallsyms has no linux_banner symbol');
     }
     banner = readCString(read, bannerSymbol.address);
-    const vmlinux = pickKernel(banner, options);
+    const vmlinux = await pickKernel(banner, options);
     isf = buildIsf({
-      btf: readVmlinuxBtf(vmlinux),
+      btf: await loadVmlinuxBtf(vmlinux),
       symbols,
       slide,
       banner,
-      sources: [{ kind: 'btf', name: vmlinux.split('/').pop() ?? vmlinux, hash_type: 'build-id', hash_value: buildId ?? '' }],
+      sources: [
+        {
+          kind: 'btf',
+          name: vmlinux.split('/').pop() ?? vmlinux,
+          hash_type: 'build-id',
+          hash_value: buildId ?? '',
+        },
+      ],
     });
     source = 'btf+kallsyms';
     if (options.cacheDir !== undefined) await writeCachedProfile(options.cacheDir, cacheKey, isf);
@@ -174,7 +182,7 @@ function kallsymsTables(info: Vmcoreinfo): KallsymsTableAddresses {
   };
 }
 
-function readCString(read: (va: bigint, n: number) => Uint8Array, address: bigint): string {
+export function readCString(read: (va: bigint, n: number) => Uint8Array, address: bigint): string {
   const bytes = read(address, MAX_BANNER);
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
@@ -195,17 +203,19 @@ function readBanner(
 }
 
 function isfBanner(isf: IsfDocument): string | undefined {
-  const data = Object.hasOwn(isf.symbols, 'linux_banner') ? isf.symbols['linux_banner']?.constant_data : undefined;
+  const data = Object.hasOwn(isf.symbols, 'linux_banner')
+    ? isf.symbols['linux_banner']?.constant_data
+    : undefined;
   if (data === undefined) return undefined;
   const text = Buffer.from(data, 'base64').toString('latin1');
   const end = text.indexOf('\0');
   return end < 0 ? text : text.slice(0, end);
 }
 
-function pickKernel(banner: string, options: KernelProfileOptions): string {
+async function pickKernel(banner: string, options: KernelProfileOptions): Promise<string> {
   const wanted = banner.trimEnd();
   if (options.kernel !== undefined) {
-    if (!readVmlinuxBanners(options.kernel).some((b) => b.trimEnd() === wanted)) {
+    if (!(await loadVmlinuxBanners(options.kernel)).some((b) => b.trimEnd() === wanted)) {
       throw new VmsightError(
         'INVALID_ARGUMENT',
         `Kernel "${options.kernel}" does not match the guest: its banner differs from "${wanted}"`,
@@ -214,7 +224,7 @@ function pickKernel(banner: string, options: KernelProfileOptions): string {
     return options.kernel;
   }
   for (const candidate of options.candidateKernels ?? []) {
-    if (readVmlinuxBanners(candidate).some((b) => b.trimEnd() === wanted)) return candidate;
+    if ((await loadVmlinuxBanners(candidate)).some((b) => b.trimEnd() === wanted)) return candidate;
   }
   throw new VmsightError(
     'NOT_FOUND',

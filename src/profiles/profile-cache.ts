@@ -9,7 +9,10 @@ export function profileCacheKey(release: string, buildId: string): string {
 }
 
 /** A cached ISF, or undefined when absent or unreadable (the cache is only a speed-up). */
-export async function readCachedProfile(dir: string, key: string): Promise<IsfDocument | undefined> {
+export async function readCachedProfile(
+  dir: string,
+  key: string,
+): Promise<IsfDocument | undefined> {
   try {
     return parseIsfJson(await readFile(join(dir, `${key}.json`), 'utf8'));
   } catch {
@@ -18,7 +21,11 @@ export async function readCachedProfile(dir: string, key: string): Promise<IsfDo
 }
 
 /** Writes atomically (temp file + rename) so a concurrent reader never sees half a file. */
-export async function writeCachedProfile(dir: string, key: string, isf: IsfDocument): Promise<void> {
+export async function writeCachedProfile(
+  dir: string,
+  key: string,
+  isf: IsfDocument,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${key}.json`);
   const temp = `${path}.${process.pid}.tmp`;

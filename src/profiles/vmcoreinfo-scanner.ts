@@ -44,7 +44,11 @@ export function scanVmcoreinfo(
       );
       const bytes = Buffer.from(layer.read(start, length).buffer);
       scanned += BigInt(chunk);
-      for (let at = bytes.indexOf(FIRST_KEY); at >= 0 && at < chunk; at = bytes.indexOf(FIRST_KEY, at + 1)) {
+      for (
+        let at = bytes.indexOf(FIRST_KEY);
+        at >= 0 && at < chunk;
+        at = bytes.indexOf(FIRST_KEY, at + 1)
+      ) {
         // The text starts a kmalloc'd buffer: the byte before is not part of another line.
         if (at > 0 && bytes[at - 1] !== 0 && bytes[at - 1] !== 0x0a) continue;
         const text = layer.read(start + BigInt(at), VMCOREINFO_BYTES, { fillHoles: true });
@@ -59,7 +63,10 @@ export function scanVmcoreinfo(
 }
 
 /** Like {@link scanVmcoreinfo}, throwing `NOT_FOUND` when guest memory holds none. */
-export function requireVmcoreinfo(layer: PhysicalLayer, options: VmcoreinfoScanOptions = {}): Vmcoreinfo {
+export function requireVmcoreinfo(
+  layer: PhysicalLayer,
+  options: VmcoreinfoScanOptions = {},
+): Vmcoreinfo {
   const found = scanVmcoreinfo(layer, options);
   if (found === undefined) {
     throw new VmsightError(

@@ -28,7 +28,7 @@ export class BoundedEventQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];
   #head = 0;
   #closed = false;
-  #error: unknown;
+  #error: Error | undefined;
   #dropped = 0;
   #delivered = 0;
   #wakeConsumer: (() => void) | undefined;
@@ -70,8 +70,20 @@ export class BoundedEventQueue<T> implements AsyncIterable<T> {
     return undefined;
   }
 
+  /** Adds an item if there is room, otherwise counts it as dropped; never waits, whatever the policy. */
+  offer(item: T): boolean {
+    if (this.#closed) return false;
+    if (this.size >= this.capacity) {
+      this.#dropped += 1;
+      return false;
+    }
+    this.#items.push(item);
+    this.#wake();
+    return true;
+  }
+
   /** No more items: the iterator ends once the queue is drained (or throws `error`). */
-  close(error?: unknown): void {
+  close(error?: Error): void {
     this.#closed = true;
     if (error !== undefined && this.#error === undefined) this.#error = error;
     this.#wake();

@@ -8,26 +8,34 @@ import {
   type PhysicalLayer,
 } from '../layers/index.js';
 import type { GuestProcess } from '../events/index.js';
-import type { SymbolTable } from '../symbols/index.js';
+import { SymbolTable, buildIsf, readVmlinuxBtf } from '../symbols/index.js';
 
-/** Byte offsets of the `task_struct` members a sensor reads (from BTF, never hand-written). */
+/** Byte offsets of the kernel struct members a sensor reads (from BTF, never hand-written). */
 export interface TaskLayout {
   readonly pid: number;
   readonly tgid: number;
   readonly comm: number;
+  /** `task_struct.mm`: NULL for kernel threads. */
+  readonly mm: number;
+  /** `mm_struct.pgd`: the process's top page table, a direct-map address. */
+  readonly mmPgd: number;
+  /** `mm_struct.arg_start`: where argv's strings start on the process's stack. */
+  readonly mmArgStart: number;
 }
 
 /** `TASK_COMM_LEN` (include/linux/sched.h). */
 const TASK_COMM_LENGTH = 16;
+/** Longest argv[0] kept as a program key. */
+const MAX_PROGRAM_LENGTH = 256;
 
 /**
- * The `task_struct` offsets of a kernel, from its symbol table (BTF types).
+ * The struct offsets of a kernel, from its symbol table (BTF types).
  *
  * @example
  * ```ts
  * import { taskLayoutFromSymbols } from './guest-task-reader.js';
  * declare const table: import('../symbols/index.js').SymbolTable;
- * taskLayoutFromSymbols(table); // { pid: 2416, tgid: 2420, comm: 2976 } on Debian 6.1.0-56
+ * taskLayoutFromSymbols(table); // { pid: 2416, tgid: 2420, comm: 2976, mm: 2272, mmPgd: 72, mmArgStart: 312 } on Debian 6.1.0-56
  * ```
  */
 export function taskLayoutFromSymbols(table: SymbolTable): TaskLayout {
@@ -35,27 +43,52 @@ export function taskLayoutFromSymbols(table: SymbolTable): TaskLayout {
     pid: table.offsetOf('task_struct', 'pid'),
     tgid: table.offsetOf('task_struct', 'tgid'),
     comm: table.offsetOf('task_struct', 'comm'),
+    mm: table.offsetOf('task_struct', 'mm'),
+    mmPgd: table.offsetOf('mm_struct', 'pgd'),
+    mmArgStart: table.offsetOf('mm_struct', 'arg_start'),
   };
+}
+
+/**
+ * The struct offsets of the kernel in a vmlinux file, from its `.BTF` section.
+ *
+ * @example
+ * ```ts
+ * import { taskLayoutFromVmlinux } from './guest-task-reader.js';
+ * taskLayoutFromVmlinux('.vmsight/lab/guest-6.1.0-56-amd64-…/vmlinux').comm; // 2976
+ * ```
+ */
+export function taskLayoutFromVmlinux(vmlinuxPath: string): TaskLayout {
+  const isf = buildIsf({ btf: readVmlinuxBtf(vmlinuxPath), symbols: [], slide: 0n });
+  return taskLayoutFromSymbols(new SymbolTable(isf));
 }
 
 /** Looks up the guest process a `task_struct` address stands for. */
 export interface TaskReader {
-  /** The task at kernel address `task`, read through page tables rooted at `cr3`; undefined when unreadable. */
+  /**
+   * The task at kernel address `task`, read through page tables rooted at `cr3` (any CR3 maps
+   * the kernel); undefined when unreadable.
+   */
   read(task: bigint, cr3: bigint): GuestProcess | undefined;
   close(): void;
 }
 
 /**
- * Reads tasks from live guest RAM (the shared memory backend file, lab-notes §10). Guest memory is
- * attacker-controlled: a comm is cut at its NUL or 16 bytes and pid values are taken as they are.
- * Page-table pages are re-read on every lookup because the guest frees and reuses them while it
- * runs.
+ * Reads tasks from live guest RAM (the shared memory backend file, lab-notes §10).
+ *
+ * `programKey` comes from the comm and `argv[0]` (read from `mm->arg_start` in the process's own
+ * address space), see {@link programKey}. Not `exe_file`: busybox applets all run /bin/busybox, so
+ * only these names tell `ls` from `nc`. Both are chosen by the guest: names, not proof.
+ *
+ * Guest memory is attacker-controlled: strings are cut at their NUL or a fixed length, and page
+ * tables are re-read on every lookup because the guest frees and reuses them while it runs.
  *
  * @example
  * ```ts
  * import { RamTaskReader } from './guest-task-reader.js';
- * const reader = RamTaskReader.open('/dev/shm/vmsight-lab', { pid: 2416, tgid: 2420, comm: 2976 });
- * reader.read(0xffff888005172100n, 0x6418000n); // { pid: 1, tgid: 1, comm: 'init', programKey: 'init' }
+ * declare const layout: import('./guest-task-reader.js').TaskLayout;
+ * const reader = RamTaskReader.open('/dev/shm/vmsight-lab', layout);
+ * reader.read(0xffff888005172100n, 0x6418000n); // { pid: 1, tgid: 1, comm: 'init', programKey: '/init' }
  * reader.close();
  * ```
  */
@@ -70,20 +103,38 @@ export class RamTaskReader implements TaskReader {
     this.#layout = layout;
   }
 
-  static open(ramPath: string, layout: TaskLayout, mode: PagingMode = PAGING_4_LEVEL): RamTaskReader {
+  static open(
+    ramPath: string,
+    layout: TaskLayout,
+    mode: PagingMode = PAGING_4_LEVEL,
+  ): RamTaskReader {
     return new RamTaskReader(openRawLayer(ramPath, { cache: false, ram: true }), layout, mode);
   }
 
   read(task: bigint, cr3: bigint): GuestProcess | undefined {
     this.#walker.invalidate();
-    const space = new VirtualLayer(this.#walker, cr3 & CR3_ADDRESS_MASK);
+    const kernel = new VirtualLayer(this.#walker, cr3 & CR3_ADDRESS_MASK);
+    const layout = this.#layout;
     try {
-      const pid = readInt32(space, task + BigInt(this.#layout.pid));
-      const tgid = readInt32(space, task + BigInt(this.#layout.tgid));
-      const raw = space.read(task + BigInt(this.#layout.comm), TASK_COMM_LENGTH);
-      const end = raw.indexOf(0);
-      const comm = Buffer.from(raw.subarray(0, end < 0 ? raw.length : end)).toString('latin1');
-      return { pid, tgid, comm, programKey: comm };
+      const pid = readInt32(kernel, task + BigInt(layout.pid));
+      const tgid = readInt32(kernel, task + BigInt(layout.tgid));
+      const comm = readCString(kernel, task + BigInt(layout.comm), TASK_COMM_LENGTH);
+      return { pid, tgid, comm, programKey: programKey(comm, this.#argv0(kernel, task)) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  #argv0(kernel: VirtualLayer, task: bigint): string | undefined {
+    try {
+      const mm = readUint64(kernel, task + BigInt(this.#layout.mm));
+      if (mm === 0n) return undefined;
+      const pgd = readUint64(kernel, mm + BigInt(this.#layout.mmPgd));
+      const argStart = readUint64(kernel, mm + BigInt(this.#layout.mmArgStart));
+      const translated = kernel.translate(pgd);
+      if (!translated.ok || argStart === 0n) return undefined;
+      const user = new VirtualLayer(this.#walker, translated.physical & CR3_ADDRESS_MASK);
+      return readCString(user, argStart, MAX_PROGRAM_LENGTH);
     } catch {
       return undefined;
     }
@@ -94,7 +145,59 @@ export class RamTaskReader implements TaskReader {
   }
 }
 
+/**
+ * The name a process's syscalls are modelled under:
+ * - argv[0] when the comm is its basename (cut to 15 bytes, as fs/exec.c sets it): the path as
+ *   the program was started, `/tmp/sysprobe`;
+ * - argv[0] when the comm is "exe": busybox runs applets by exec of /proc/self/exe with
+ *   argv[0] = the applet;
+ * - otherwise the comm: kernel threads (no mm), and tasks that renamed themselves with
+ *   prctl(PR_SET_NAME), as busybox does for applets it runs in a forked child without exec.
+ *
+ * @example
+ * ```ts
+ * import { programKey } from './guest-task-reader.js';
+ * programKey('exe', 'ls'); // 'ls'
+ * programKey('ls', 'sh'); // 'ls'
+ * programKey('sysprobe', '/tmp/sysprobe'); // '/tmp/sysprobe'
+ * ```
+ */
+export function programKey(comm: string, argv0: string | undefined): string {
+  if (argv0 === undefined || argv0 === '') return comm;
+  if (comm === 'exe') return argv0;
+  const base = argv0.slice(argv0.lastIndexOf('/') + 1).slice(0, TASK_COMM_LENGTH - 1);
+  return base === comm ? argv0 : comm;
+}
+
 function readInt32(space: VirtualLayer, address: bigint): number {
   const bytes = space.read(address, 4);
   return new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
+}
+
+function readUint64(space: VirtualLayer, address: bigint): bigint {
+  const bytes = space.read(address, 8);
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+}
+
+/**
+ * A NUL-terminated string from guest memory, read up to each page end so it never touches a page
+ * it does not need. Cut at `max` bytes, decoded as latin1 (guest bytes, not trusted to be UTF-8).
+ */
+function readCString(space: VirtualLayer, address: bigint, max: number): string {
+  const parts: Buffer[] = [];
+  let length = 0;
+  let at = address;
+  while (length < max) {
+    const toPageEnd = 0x1000 - Number(at & 0xfffn);
+    const bytes = Buffer.from(space.read(at, Math.min(toPageEnd, max - length)));
+    const end = bytes.indexOf(0);
+    if (end >= 0) {
+      parts.push(bytes.subarray(0, end));
+      break;
+    }
+    parts.push(bytes);
+    length += bytes.length;
+    at += BigInt(bytes.length);
+  }
+  return Buffer.concat(parts).toString('latin1');
 }

@@ -162,6 +162,14 @@ export class IoTraceDecoder {
     queue: number,
     operation: VirtioEvent['operation'],
   ): VirtioEvent {
-    return { type: 'virtio', vm: this.#vm, vcpu: null, time: record.time, device, queue, operation };
+    return {
+      type: 'virtio',
+      vm: this.#vm,
+      vcpu: null,
+      time: record.time,
+      device,
+      queue,
+      operation,
+    };
   }
 }

@@ -19,8 +19,11 @@ export interface TcgEventDecoderOptions {
   readonly contextSwitchEvents?: boolean;
 }
 
-/** execve (59) and execveat (322): the task's comm changes when they succeed. */
+/** execve (59) and execveat (322): the task's comm and argv change when they succeed. */
 const EXEC_SYSCALLS = new Set([59, 322]);
+/** prctl (157) with PR_SET_NAME (15) renames the task (busybox names its in-process applets so). */
+const PRCTL = 157;
+const PR_SET_NAME = 15n;
 const SYSCALL_TABLE = SyscallTable.for('x86-64');
 
 interface VcpuState {
@@ -35,8 +38,8 @@ interface VcpuState {
  * `entry_SYSCALL_64` the user registers are intact: RAX = number, RDI, RSI, RDX, R10, R8, R9 =
  * arguments (x86-64 syscall ABI), CR3 = the process's page tables (lab-notes §4).
  *
- * The log is read behind the guest, so a task read at switch time may already show a later comm;
- * after an `execve` the task is read again at its next event.
+ * The log is read behind the guest, so a task read at switch time may already show a later comm
+ * or argv; after an `execve` the task is read again at its next syscall.
  *
  * @example
  * ```ts
@@ -99,7 +102,9 @@ export class TcgEventDecoder {
     }
     const process = state.process;
     if (process === undefined) this.#unattributed += 1;
-    if (EXEC_SYSCALLS.has(nr)) state.stale = true;
+    if (EXEC_SYSCALLS.has(nr) || (nr === PRCTL && registers.rdi === PR_SET_NAME)) {
+      state.stale = true;
+    }
     const name = SYSCALL_TABLE.name(nr);
     return {
       type: 'syscall',
@@ -110,7 +115,14 @@ export class TcgEventDecoder {
       abi: 'x86-64',
       nr,
       ...(name === undefined ? {} : { name }),
-      args: [registers.rdi, registers.rsi, registers.rdx, registers.r10, registers.r8, registers.r9],
+      args: [
+        registers.rdi,
+        registers.rsi,
+        registers.rdx,
+        registers.r10,
+        registers.r8,
+        registers.r9,
+      ],
     };
   }
 
@@ -118,8 +130,8 @@ export class TcgEventDecoder {
     const { registers } = record;
     const state = this.#state(record.vcpu);
     const from = state.process;
-    state.task = registers.rsi;
     state.stale = false;
+    state.task = registers.rsi;
     state.process = this.#tasks?.read(registers.rsi, registers.cr3);
     if (!this.#switchEvents || from === undefined || state.process === undefined) return undefined;
     return {

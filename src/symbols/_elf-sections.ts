@@ -6,7 +6,15 @@ import { ByteReader, VmsightError } from '../core/index.js';
  * vmlinux. `src/lab/elf-sections.ts` has the same reader but `symbols` may not import `lab`; the
  * lead is asked to move one shared reader into `layers`.
  */
-const EHDR = { size: 0x40, class: 0x04, data: 0x05, shoff: 0x28, shentsize: 0x3a, shnum: 0x3c, shstrndx: 0x3e } as const;
+const EHDR = {
+  size: 0x40,
+  class: 0x04,
+  data: 0x05,
+  shoff: 0x28,
+  shentsize: 0x3a,
+  shnum: 0x3c,
+  shstrndx: 0x3e,
+} as const;
 const SHDR = { name: 0x00, offset: 0x18, size: 0x20, minEntry: 0x40 } as const;
 const MAX_SECTIONS = 4096;
 
@@ -59,7 +67,8 @@ export function readElfSectionSync(
     });
     if (shstrndx >= shnum) throw invalid('the section name table index is out of range');
     const strtab = entry(shstrndx);
-    if (strtab.offset + strtab.size > fileSize) throw invalid('the section name table is out of range');
+    if (strtab.offset + strtab.size > fileSize)
+      throw invalid('the section name table is out of range');
     const names = new ByteReader(readAt(fd, strtab.offset, strtab.size));
     for (let index = 0; index < shnum; index += 1) {
       const section = entry(index);

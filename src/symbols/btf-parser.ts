@@ -18,7 +18,6 @@ export interface BtfLimits {
   readonly maxNameLength?: number;
 }
 
-
 const BTF_MAGIC = 0xeb9f;
 /** struct btf_header (btf.rst §2.1): magic, version, flags, hdr_len, then four u32 section bounds. */
 const HEADER_MIN_LENGTH = 24;
@@ -74,7 +73,8 @@ export function parseBtf(blob: Uint8Array, limits: BtfLimits = {}): BtfGraph {
       if (offset === 0) return '';
       const cached = names.get(offset);
       if (cached !== undefined) return cached;
-      if (offset >= strings.length) throw invalid(`name offset ${offset} is past the string section`);
+      if (offset >= strings.length)
+        throw invalid(`name offset ${offset} is past the string section`);
       let end = strings.indexOf(0, offset);
       if (end < 0) end = strings.length;
       if (end - offset > maxNameLength) {

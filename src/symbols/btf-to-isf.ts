@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { BtfComposite, BtfEnum, BtfGraph, BtfType } from './btf-types.js';
-import type { IsfBaseType, IsfEnum, IsfField, IsfTypeDescriptor, IsfUserType } from './isf-types.js';
+import type {
+  IsfBaseType,
+  IsfEnum,
+  IsfField,
+  IsfTypeDescriptor,
+  IsfUserType,
+} from './isf-types.js';
 
 export interface IsfTypes {
   readonly base_types: Record<string, IsfBaseType>;
@@ -86,7 +92,8 @@ class Converter {
         return { kind: 'base', name: this.#addBase(type) };
       case 'ptr': {
         const target = this.#btf.types[type.type];
-        if (target?.kind === 'func_proto') return { kind: 'pointer', subtype: { kind: 'function' } };
+        if (target?.kind === 'func_proto')
+          return { kind: 'pointer', subtype: { kind: 'function' } };
         return { kind: 'pointer', subtype: this.describe(type.type, depth + 1) };
       }
       case 'array':
@@ -232,6 +239,8 @@ function unnamedName(id: number, type: BtfComposite | BtfEnum): string {
     'members' in type
       ? type.members.map((m) => `${m.name}:${m.type}@${m.bitOffset}`).join(',')
       : type.values.map((v) => `${v.name}=${v.value}`).join(',');
-  const digest = createHash('sha256').update(`${type.kind}:${id}:${type.size}:${shape}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${type.kind}:${id}:${type.size}:${shape}`)
+    .digest('hex');
   return `unnamed_${digest.slice(0, 16)}`;
 }

@@ -3,7 +3,13 @@
  * memory, and Volatility 3 ISF read/write, behind one `SymbolTable`.
  */
 export { parseBtf, type BtfLimits } from './btf-parser.js';
-export { BtfKind, type BtfType, type BtfMember, type BtfComposite, type BtfGraph } from './btf-types.js';
+export {
+  BtfKind,
+  type BtfType,
+  type BtfMember,
+  type BtfComposite,
+  type BtfGraph,
+} from './btf-types.js';
 export { btfToIsfTypes, type IsfTypes } from './btf-to-isf.js';
 export {
   decodeKallsyms,
@@ -25,5 +31,10 @@ export {
   type IsfSourceInfo,
 } from './isf-types.js';
 export { SymbolTable, type ResolvedMember } from './symbol-table.js';
-export { readVmlinuxBanners, readVmlinuxBtf } from './vmlinux-file.js';
+export {
+  loadVmlinuxBanners,
+  loadVmlinuxBtf,
+  readVmlinuxBanners,
+  readVmlinuxBtf,
+} from './vmlinux-file.js';
 export type { IntrospectionWarning } from './introspection-warning.js';

@@ -57,8 +57,8 @@ export function buildIsf(input: IsfBuildInput): IsfDocument {
     if (type?.kind === 'var') varTypes.set(type.name, type.type);
     else if (type?.kind === 'func') varTypes.set(type.name, -1);
   }
+  // Static symbols can share a name; like dwarf2json reading System.map, the last one wins.
   for (const symbol of input.symbols) {
-    if (Object.hasOwn(symbols, symbol.name)) continue;
     const address =
       symbol.address >= START_KERNEL_MAP ? symbol.address - input.slide : symbol.address;
     const known = Object.hasOwn(KNOWN_VARIABLES, symbol.name)

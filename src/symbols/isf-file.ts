@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VmsightError } from '../core/index.js';
 import { parseIsfJson, stringifyIsfJson, type IsfParseOptions } from './isf-json.js';
@@ -21,7 +22,10 @@ export interface IsfReadOptions extends IsfParseOptions {
  * isf.user_types['task_struct']?.size;
  * ```
  */
-export async function readIsfFile(path: string, options: IsfReadOptions = {}): Promise<IsfDocument> {
+export async function readIsfFile(
+  path: string,
+  options: IsfReadOptions = {},
+): Promise<IsfDocument> {
   const maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
   const chunks: Buffer[] = [];
   let total = 0;
@@ -56,7 +60,10 @@ export async function readIsfFile(path: string, options: IsfReadOptions = {}): P
       }
       const code = await exited;
       if (code !== 0) {
-        throw new VmsightError('INVALID_INPUT', `Cannot decompress ISF "${path}": ${stderr.trim()}`);
+        throw new VmsightError(
+          'INVALID_INPUT',
+          `Cannot decompress ISF "${path}": ${stderr.trim()}`,
+        );
       }
     } else {
       await collect(createReadStream(path));
@@ -78,9 +85,7 @@ export async function writeIsfFile(path: string, doc: IsfDocument): Promise<void
   const text = stringifyIsfJson(doc);
   const out = createWriteStream(path);
   if (!path.endsWith('.xz')) {
-    await pipeline(async function* () {
-      yield Buffer.from(text, 'utf8');
-    }, out);
+    await pipeline(Readable.from([Buffer.from(text, 'utf8')]), out);
     return;
   }
   const child = spawn('xz', ['-c', '-6', '-T1'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -90,14 +95,13 @@ export async function writeIsfFile(path: string, doc: IsfDocument): Promise<void
   });
   try {
     await Promise.all([
-      pipeline(async function* () {
-        yield Buffer.from(text, 'utf8');
-      }, child.stdin),
+      pipeline(Readable.from([Buffer.from(text, 'utf8')]), child.stdin),
       pipeline(child.stdout, out),
     ]);
   } catch (error) {
     throw new VmsightError('IO_ERROR', `Cannot write ISF "${path}"`, { cause: error });
   }
   const code = await exited;
-  if (code !== 0) throw new VmsightError('IO_ERROR', `Cannot write ISF "${path}": xz exited with ${code}`);
+  if (code !== 0)
+    throw new VmsightError('IO_ERROR', `Cannot write ISF "${path}": xz exited with ${code}`);
 }

@@ -33,7 +33,10 @@ export function parseIsfJson(text: string, options: IsfParseOptions = {}): IsfDo
   for (const key of ['metadata', 'base_types', 'user_types', 'enums', 'symbols']) {
     const value = doc[key];
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new VmsightError('INVALID_INPUT', `Cannot parse ISF: "${key}" is missing or not an object`);
+      throw new VmsightError(
+        'INVALID_INPUT',
+        `Cannot parse ISF: "${key}" is missing or not an object`,
+      );
     }
   }
   const format = (doc['metadata'] as Record<string, unknown>)['format'];
@@ -58,7 +61,9 @@ export function parseIsfJson(text: string, options: IsfParseOptions = {}): IsfDo
     if (typeof address === 'string' && /^-?\d+$/.test(address)) value = BigInt(address);
     else if (typeof address === 'number' && Number.isSafeInteger(address)) value = BigInt(address);
     else continue;
-    converted[name] = { ...(symbol as object), address: BigInt.asUintN(64, value) } as IsfSymbol;
+    // The object is fresh from JSON.parse and owned here: update it in place (94k symbols).
+    symbol['address'] = BigInt.asUintN(64, value);
+    converted[name] = symbol as unknown as IsfSymbol;
   }
   return { ...(doc as unknown as IsfDocument), symbols: converted };
 }

@@ -58,7 +58,11 @@ export interface IsfSourceInfo {
 
 export interface IsfMetadata {
   readonly format: string;
-  readonly producer: { readonly name: string; readonly version: string; readonly datetime?: string };
+  readonly producer: {
+    readonly name: string;
+    readonly version: string;
+    readonly datetime?: string;
+  };
   readonly linux?: {
     readonly symbols?: readonly IsfSourceInfo[];
     readonly types?: readonly IsfSourceInfo[];

@@ -52,7 +52,15 @@ class ChunkedReader {
   byte(offset: number): number {
     if (offset < this.#chunkStart || offset >= this.#chunkStart + this.#chunk.length) {
       this.#chunkStart = offset - (offset % CHUNK);
-      this.#chunk = this.#read(this.#base + BigInt(this.#chunkStart), CHUNK);
+      const address = this.#base + BigInt(this.#chunkStart);
+      try {
+        this.#chunk = this.#read(address, CHUNK);
+      } catch {
+        // The table may end just before unmapped memory: read only up to the page's end.
+        this.#chunkStart = offset;
+        const at = this.#base + BigInt(offset);
+        this.#chunk = this.#read(at, 4096 - Number(at & 0xfffn));
+      }
     }
     const value = this.#chunk[offset - this.#chunkStart];
     if (value === undefined) throw new RangeError(`Cannot read byte ${offset} of the table`);
@@ -83,6 +91,21 @@ export function decodeKallsyms(
   read: KernelMemoryReader,
   tables: KallsymsTableAddresses,
   options: KallsymsOptions = {},
+): KernelSymbol[] {
+  try {
+    return decode(read, tables, options);
+  } catch (error) {
+    if (error instanceof VmsightError && error.code !== 'INVALID_ADDRESS') throw error;
+    throw new VmsightError('INVALID_INPUT', `Cannot decode kallsyms: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function decode(
+  read: KernelMemoryReader,
+  tables: KallsymsTableAddresses,
+  options: KallsymsOptions,
 ): KernelSymbol[] {
   const maxSymbols = options.maxSymbols ?? 2_000_000;
   const maxNameLength = options.maxNameLength ?? 1024;

@@ -1,4 +1,5 @@
 import { VmsightError } from '../core/index.js';
+import { readElfSection } from '../layers/index.js';
 import { readElfSectionSync } from './_elf-sections.js';
 import { parseBtf, type BtfLimits } from './btf-parser.js';
 import type { BtfGraph } from './btf-types.js';
@@ -10,7 +11,33 @@ const MAX_BANNER_LENGTH = 1024;
 const MAX_BANNERS = 16;
 
 /**
- * Reads and parses the `.BTF` section of a vmlinux ELF.
+ * Reads (through the shared ELF reader of `layers`) and parses the `.BTF` section of a vmlinux.
+ *
+ * @example
+ * ```ts
+ * import { loadVmlinuxBtf } from './vmlinux-file.js';
+ * const btf = await loadVmlinuxBtf('.vmsight/lab/guest-…/vmlinux');
+ * ```
+ */
+export async function loadVmlinuxBtf(path: string, limits: BtfLimits = {}): Promise<BtfGraph> {
+  const blob = await readElfSection(path, '.BTF', MAX_SECTION_BYTES);
+  if (blob === undefined) {
+    throw new VmsightError('NOT_FOUND', `Kernel "${path}" has no .BTF section`, {
+      details: { path },
+    });
+  }
+  return parseBtf(blob, limits);
+}
+
+/** Candidate `linux_banner` strings of a vmlinux; see {@link readVmlinuxBanners}. */
+export async function loadVmlinuxBanners(path: string): Promise<string[]> {
+  const rodata = await readElfSection(path, '.rodata', MAX_SECTION_BYTES);
+  return rodata === undefined ? [] : findBanners(rodata);
+}
+
+/**
+ * Synchronous {@link loadVmlinuxBtf}, kept for `src/sensors/guest-task-reader.ts`; it reads through
+ * `_elf-sections.ts`, which goes away once that caller moves to the async form.
  *
  * @example
  * ```ts
@@ -36,8 +63,11 @@ export function readVmlinuxBtf(path: string, limits: BtfLimits = {}): BtfGraph {
  */
 export function readVmlinuxBanners(path: string): string[] {
   const rodata = readElfSectionSync(path, '.rodata', MAX_SECTION_BYTES);
+  return rodata === undefined ? [] : findBanners(rodata);
+}
+
+function findBanners(rodata: Uint8Array): string[] {
   const found: string[] = [];
-  if (rodata === undefined) return found;
   const bytes = Buffer.from(rodata.buffer, rodata.byteOffset, rodata.byteLength);
   for (let at = bytes.indexOf(BANNER_PREFIX); at >= 0; at = bytes.indexOf(BANNER_PREFIX, at + 1)) {
     const end = bytes.indexOf(0, at);

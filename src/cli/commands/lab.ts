@@ -52,6 +52,10 @@ export function registerLabCommand(program: Command): void {
     .option('--la57', '5-level paging (bzImage with -cpu max)')
     .option('--gdb', 'open a gdbstub on a free 127.0.0.1 port')
     .option(
+      '--tcg-sensor',
+      'boot with the TCG sensor probes so "vmsight watch" can capture syscalls',
+    )
+    .option(
       '--accel <accel>',
       'tcg or kvm (KVM cannot boot a stock kernel on kvm_pvm hosts)',
       parseAccel,
@@ -66,6 +70,7 @@ export function registerLabCommand(program: Command): void {
         kaslr?: boolean;
         la57?: boolean;
         gdb?: boolean;
+        tcgSensor?: boolean;
         accel: 'tcg' | 'kvm';
         json?: boolean;
       }) => {
@@ -75,6 +80,7 @@ export function registerLabCommand(program: Command): void {
           kaslr: options.kaslr === true,
           la57: options.la57 === true,
           gdb: options.gdb === true,
+          tcgSensor: options.tcgSensor === true,
           accel: options.accel,
           log,
           ...(options.workload === undefined ? {} : { workloadFile: options.workload }),

@@ -16,7 +16,7 @@ interface PsFlags {
   cache?: boolean;
 }
 
-const PLUGINS: readonly PsPluginName[] = ['pslist', 'psaux', 'pstree'];
+const PLUGINS: readonly PsPluginName[] = ['pslist', 'psaux', 'pstree', 'lsmod', 'psxview'];
 
 function parsePlugin(value: string): PsPluginName {
   const found = PLUGINS.find((name) => name === value);
@@ -28,7 +28,8 @@ function cell(value: unknown, hint: string | undefined): string | number | bigin
   if (value === undefined || value === null) return '-';
   if (typeof value === 'bigint') return hint === 'hex' ? hex(value) : value;
   if (typeof value === 'number') return hint === 'time' ? value.toFixed(2) : value;
-  return String(value as string);
+  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 function render(result: PsResult, flags: PsFlags): void {
@@ -46,7 +47,7 @@ function render(result: PsResult, flags: PsFlags): void {
     header: column.name,
     value: (row) =>
       column.key === 'comm' && typeof row['depth'] === 'number'
-        ? `${'  '.repeat(row['depth'])}${String(row['comm'] as string)}`
+        ? `${'  '.repeat(row['depth'])}${String(row['comm'])}`
         : cell(row[column.key], column.hint),
     align: column.type === 'string' ? 'left' : 'right',
   }));
@@ -60,12 +61,14 @@ function render(result: PsResult, flags: PsFlags): void {
 export function registerPsCommand(program: Command): void {
   program
     .command('ps')
-    .description('list the guest processes (pslist, psaux, pstree) from a VM or a dump')
+    .description(
+      'list the guest processes (pslist, psaux, pstree), modules (lsmod) or hidden processes (psxview) from a VM or a dump',
+    )
     .option('--vm <name>', 'a registered or lab VM (live RAM)')
     .option('--dump <file>', 'an ELF core from dump-guest-memory')
     .option('--kernel <vmlinux>', "the guest kernel's vmlinux (BTF); default: the lab kernel")
     .option('--isf <file>', 'a Volatility 3 ISF (.json or .json.xz) instead of BTF + kallsyms')
-    .option('--plugin <name>', 'pslist, psaux or pstree', parsePlugin)
+    .option('--plugin <name>', 'pslist, psaux, pstree, lsmod or psxview', parsePlugin)
     .option('--tree', 'same as --plugin pstree')
     .option('--threads', 'list every thread, not only processes')
     .option('--pause', 'pause a live VM while reading it')

@@ -12,7 +12,10 @@ export interface ListWalkOptions {
 
 const U64 = 0xffff_ffff_ffff_ffffn;
 
-function readPointer(space: VirtualLayer, address: bigint): bigint | undefined {
+/** What the walker reads through: a kernel address space. */
+export type ListMemory = Pick<VirtualLayer, 'read'>;
+
+function readPointer(space: ListMemory, address: bigint): bigint | undefined {
   try {
     return new DataView(space.read(address, 8).buffer).getBigUint64(0, true);
   } catch {
@@ -37,7 +40,7 @@ function readPointer(space: VirtualLayer, address: bigint): bigint | undefined {
  * ```
  */
 export function* walkList(
-  space: VirtualLayer,
+  space: ListMemory,
   head: bigint,
   options: ListWalkOptions,
 ): Generator<bigint> {
@@ -45,8 +48,8 @@ export function* walkList(
   const seen = new Set<bigint>([head]);
   let broken = false;
   let current = head;
+  let next = readPointer(space, head);
   for (;;) {
-    const next = readPointer(space, current);
     if (next === undefined) {
       options.warn({
         code: 'unreadable-memory',
@@ -73,6 +76,17 @@ export function* walkList(
       });
       return;
     }
+    // A node is yielded only once its own next pointer is readable (an unmapped node is no node).
+    const after = readPointer(space, next);
+    if (after === undefined) {
+      options.warn({
+        code: 'unreadable-memory',
+        message: `Cannot read ${options.what} node ${hex(next)} (the next pointer of ${hex(current)}): the list is cut there`,
+        address: next,
+      });
+      broken = true;
+      break;
+    }
     const back = readPointer(space, (next + 8n) & U64);
     if (back !== undefined && back !== current) {
       options.warn({
@@ -84,6 +98,7 @@ export function* walkList(
     seen.add(next);
     yield next;
     current = next;
+    next = after;
   }
   if (!broken) return;
   // Recover what lies past the break by walking backwards from the head.
@@ -91,6 +106,7 @@ export function* walkList(
   for (let count = 0; count < maxEntries; count += 1) {
     const prev = readPointer(space, (current + 8n) & U64);
     if (prev === undefined || prev === head || seen.has(prev)) return;
+    if (readPointer(space, prev) === undefined) return;
     seen.add(prev);
     yield prev;
     current = prev;

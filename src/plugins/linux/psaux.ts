@@ -45,7 +45,9 @@ export const psauxPlugin: LinuxPlugin<PsauxRow, PsauxOptions> = {
             address: info.mm,
           });
         } else {
-          let length = Number(end - start > BigInt(maxArgBytes) ? BigInt(maxArgBytes) : end - start);
+          let length = Number(
+            end - start > BigInt(maxArgBytes) ? BigInt(maxArgBytes) : end - start,
+          );
           if (end - start > BigInt(maxArgBytes)) {
             context.warn({
               code: 'bad-length',

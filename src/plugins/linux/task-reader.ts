@@ -113,7 +113,7 @@ export function readTask(
   const nul = commBytes.indexOf(0);
   const comm = Buffer.from(commBytes.subarray(0, nul < 0 ? TASK_COMM_LEN : nul)).toString('latin1');
   const parent = pointer(layout.realParent);
-  const ppid = parent === task ? 0 : readU32(profile, parent + BigInt(layout.tgid)) ?? -1;
+  const ppid = parent === task ? 0 : (readU32(profile, parent + BigInt(layout.tgid)) ?? -1);
   const credAddress = pointer(layout.cred);
   const uid = readU32(profile, credAddress + BigInt(layout.credUid));
   const mm = pointer(layout.mm);
@@ -137,7 +137,10 @@ export function readTask(
     ppid,
     uid,
     comm,
-    state: stateLetter(fields.getUint32(layout.state, true), fields.getInt32(layout.exitState, true)),
+    state: stateLetter(
+      fields.getUint32(layout.state, true),
+      fields.getInt32(layout.exitState, true),
+    ),
     startTimeNs: pointer(layout.startTime),
     mm,
     cr3,

@@ -1,0 +1,222 @@
+import { QmpClient } from '../connectors/index.js';
+import { VmsightError, type Logger } from '../core/index.js';
+import { readModelFile, type StoredModel } from '../detectors/index.js';
+import { writeVmtrace, type GuestEvent, type GuestProcess } from '../events/index.js';
+import { ensureLabBuilt, readVmState } from '../lab/index.js';
+import type { OverflowPolicy } from '../sensors/index.js';
+import {
+  BoundedEventQueue,
+  RamTaskReader,
+  TcgSensor,
+  probeAddressesOfProcess,
+  taskLayoutFromVmlinux,
+  type SensorStats,
+  type TaskReader,
+} from '../sensors/index.js';
+import { SyscallAlerter, type SyscallAlert } from './syscall-alerter.js';
+import { syscallTokenSpace } from './trace-loading.js';
+import { resolveVm } from './vm-registry.js';
+
+export interface WatchOptions {
+  readonly vm: string;
+  /** Model file from `vmsight train` (per-program models score each process by its program). */
+  readonly model?: string;
+  /** Record every event to this vmtrace file (`.zst` compresses), replayable with `score`. */
+  readonly record?: string;
+  /** Stop after this many seconds. Default: until `signal` aborts. */
+  readonly durationSeconds?: number;
+  /** Also capture I/O trace events (port I/O, MMIO, virtio). Default true. */
+  readonly io?: boolean;
+  /** Kernel image whose BTF gives the task_struct layout; lab VMs default to the lab's vmlinux. */
+  readonly vmlinux?: string;
+  /** `drop` keeps the guest at speed and counts losses; default `backpressure` loses nothing. */
+  readonly policy?: OverflowPolicy;
+  readonly statsIntervalMs?: number;
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+}
+
+export interface ProcessActivity {
+  readonly process: GuestProcess;
+  readonly syscalls: number;
+}
+
+/** A periodic summary of the capture. */
+export interface WatchStats {
+  readonly type: 'stats';
+  readonly vm: string;
+  readonly elapsedSeconds: number;
+  /** Events delivered per second over the last interval. */
+  readonly eventsPerSecond: number;
+  readonly sensor: SensorStats;
+  /** Processes with the most syscalls in the last interval, most first (at most 5). */
+  readonly topProcesses: readonly ProcessActivity[];
+  /** Alerts raised so far. */
+  readonly alerts: number;
+  readonly final: boolean;
+}
+
+export type WatchUpdate = SyscallAlert | WatchStats;
+
+const MAX_TRACKED_PROCESSES = 4096;
+const TOP_PROCESSES = 5;
+
+/**
+ * Watches a TCG VM live: the TCG sensor's syscalls (with their process) and I/O events, scored
+ * online per process when a model is given, recorded when asked. Yields alerts as they happen and
+ * a stats summary every interval, then a final one. Stopping (duration, abort, or the consumer
+ * leaving the loop) switches capture off in QEMU, which restores the guest's speed.
+ *
+ * The VM must have been started with the sensor's `-dfilter` probes (`vmsight lab up
+ * --tcg-sensor`); they are read back from QEMU's command line.
+ */
+export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdate> {
+  const vm = await resolveVm(options.vm);
+  if (vm.pid === undefined) {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      `Cannot watch VM "${vm.name}": its QEMU pid is unknown: register it with "vmsight vm add --pid"`,
+    );
+  }
+  const addresses = await probeAddressesOfProcess(vm.pid);
+  if (addresses === undefined) {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      `Cannot watch VM "${vm.name}": QEMU was started without -dfilter probes: start it with "vmsight lab up --tcg-sensor"`,
+    );
+  }
+  const stored = options.model === undefined ? undefined : await loadSyscallModel(options.model);
+  const tasks = await openTaskReader(vm.name, vm.source, vm.ramPath, options.vmlinux);
+  const qmp = await QmpClient.connect(
+    vm.qmpSocket,
+    options.log === undefined ? {} : { log: options.log },
+  );
+  const sensor = new TcgSensor({
+    vm: vm.name,
+    monitor: qmp,
+    addresses,
+    io: options.io ?? true,
+    ...(tasks === undefined ? {} : { tasks }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  const updates = new BoundedEventQueue<WatchUpdate>({ capacity: 1024 });
+  const recorder =
+    options.record === undefined
+      ? undefined
+      : new BoundedEventQueue<GuestEvent>({ capacity: 65_536 });
+  const recording =
+    recorder === undefined || options.record === undefined
+      ? undefined
+      : writeVmtrace(recorder, options.record, {
+          generator: 'vmsight watch (tcg sensor)',
+          meta: { vm: vm.name },
+        });
+  const alerter = stored === undefined ? undefined : new SyscallAlerter(stored);
+  const started = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  const activity = new Map<string, ProcessActivity>();
+  let alerts = 0;
+  let lastDelivered = 0;
+  let lastTick = 0;
+  const stats = (final: boolean): WatchStats => {
+    const now = elapsed();
+    const sensorStats = sensor.stats();
+    const rate = (sensorStats.delivered - lastDelivered) / Math.max(now - lastTick, 1e-3);
+    lastDelivered = sensorStats.delivered;
+    lastTick = now;
+    const top = [...activity.values()]
+      .sort((a, b) => b.syscalls - a.syscalls)
+      .slice(0, TOP_PROCESSES);
+    activity.clear();
+    return {
+      type: 'stats',
+      vm: vm.name,
+      elapsedSeconds: now,
+      eventsPerSecond: rate,
+      sensor: sensorStats,
+      topProcesses: top,
+      alerts,
+      final,
+    };
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= sensor.stop();
+    return stopping;
+  };
+  const onAbort = (): void => void stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timers: NodeJS.Timeout[] = [];
+  const consume = (async () => {
+    try {
+      await sensor.start();
+      if (options.signal?.aborted === true) void stop();
+      if (options.durationSeconds !== undefined) {
+        timers.push(setTimeout(() => void stop(), options.durationSeconds * 1000));
+      }
+      timers.push(
+        setInterval(() => void updates.push(stats(false)), options.statsIntervalMs ?? 1000),
+      );
+      for await (const event of sensor.events()) {
+        if (recorder !== undefined) await recorder.push(event);
+        if (event.type !== 'syscall' || event.process === undefined) continue;
+        const key = `${event.process.pid}\u0000${event.process.programKey}`;
+        const seen = activity.get(key);
+        if (seen !== undefined)
+          activity.set(key, { process: seen.process, syscalls: seen.syscalls + 1 });
+        else if (activity.size < MAX_TRACKED_PROCESSES)
+          activity.set(key, { process: event.process, syscalls: 1 });
+        const alert = alerter?.push(event);
+        if (alert !== undefined) {
+          alerts += 1;
+          await updates.push(alert);
+        }
+      }
+      await updates.push(stats(true));
+      updates.close();
+    } catch (error) {
+      updates.close(error instanceof Error ? error : new VmsightError('INTERNAL', String(error)));
+    }
+  })();
+  try {
+    yield* updates;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    await stop();
+    await consume;
+    recorder?.close();
+    await recording;
+    await qmp.close();
+  }
+}
+
+async function loadSyscallModel(path: string): Promise<StoredModel> {
+  const { model, tokens } = await readModelFile(path);
+  const expected = syscallTokenSpace('x86-64');
+  if (tokens !== undefined && tokens !== expected) {
+    throw new VmsightError(
+      'INVALID_INPUT',
+      `Cannot watch with model "${path}": it was trained on ${tokens} tokens, the TCG sensor gives ${expected}`,
+    );
+  }
+  return model;
+}
+
+async function openTaskReader(
+  name: string,
+  source: 'registered' | 'lab',
+  ramPath: string | undefined,
+  vmlinux: string | undefined,
+): Promise<TaskReader | undefined> {
+  if (ramPath === undefined) return undefined;
+  let kernel = vmlinux;
+  if (kernel === undefined && source === 'lab') {
+    const [state, artifacts] = await Promise.all([readVmState(name), ensureLabBuilt()]);
+    if (state?.kernelVersion === artifacts.kernelVersion) kernel = artifacts.vmlinux;
+  }
+  if (kernel === undefined) return undefined;
+  return RamTaskReader.open(ramPath, taskLayoutFromVmlinux(kernel));
+}

@@ -1,0 +1,92 @@
+/**
+ * The evidence database's schema as an ordered list of migrations. Each runs once, in its own
+ * transaction, and is recorded in `schema_migrations`; a database newer than this list is refused.
+ * Append new migrations; never edit a released one.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'cases, items, blobs, custody events, analyses, reports',
+    sql: `
+      CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE evidence_items (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        kind TEXT NOT NULL CHECK (kind IN ('memory')),
+        status TEXT NOT NULL CHECK (status IN ('acquiring', 'complete', 'failed')),
+        origin TEXT NOT NULL CHECK (origin IN ('acquired', 'imported')),
+        subject TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        completed_at TEXT,
+        owner_pid INTEGER,
+        owner_host TEXT NOT NULL,
+        image_sha256 TEXT,
+        image_size INTEGER,
+        failure TEXT
+      ) STRICT;
+      CREATE INDEX evidence_items_case ON evidence_items(case_id);
+      CREATE TABLE item_blobs (
+        item_id TEXT NOT NULL REFERENCES evidence_items(id),
+        role TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        encoding TEXT NOT NULL CHECK (encoding IN ('zstd', 'none')),
+        content_sha256 TEXT NOT NULL,
+        content_size INTEGER NOT NULL,
+        PRIMARY KEY (item_id, role)
+      ) STRICT;
+      CREATE TABLE custody_events (
+        item_id TEXT NOT NULL REFERENCES evidence_items(id),
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        actor_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        host TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (item_id, seq)
+      ) STRICT;
+      -- Append-only by construction: mistakes are refused here; deliberate edits (a DB editor can
+      -- drop triggers) are caught by \`vmsight evidence verify\` through hashes and signatures.
+      CREATE TRIGGER custody_events_no_update BEFORE UPDATE ON custody_events
+        BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+      CREATE TRIGGER custody_events_no_delete BEFORE DELETE ON custody_events
+        BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;
+      CREATE TRIGGER evidence_items_complete_is_final BEFORE UPDATE ON evidence_items
+        WHEN OLD.status = 'complete'
+        BEGIN SELECT RAISE(ABORT, 'complete evidence items are immutable'); END;
+      -- Seams for \`vmsight analyze\` and \`vmsight report\` (later sessions): their results are
+      -- blobs, their actions custody events.
+      CREATE TABLE analyses (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES evidence_items(id),
+        plugin TEXT NOT NULL,
+        plugin_version TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        result_sha256 TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES evidence_items(id),
+        format TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        signature TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import { VmsightError, type ProgressListener } from '../core/index.js';
+import { isProcessAlive, type BlobStore } from './blob-store.js';
+import { exportBundle, type ExportOptions, type ExportResult } from './bundle-export.js';
+import { importBundle, type ImportResult } from './bundle-import.js';
+import { canonicalJson, type JsonObject } from './canonical-json.js';
+import { signCustodyEvent } from './custody-event.js';
+import {
+  BlobRole,
+  type CustodyAction,
+  type CustodyEvent,
+  type EvidenceItem,
+  type ItemBlob,
+} from './evidence-records.js';
+import type { EvidenceStore } from './evidence-store.js';
+import { verifyItem, type VerificationReport } from './evidence-verifier.js';
+import { storeBytes, storeStream, type StoredDigest } from './hashing-compressor.js';
+import type { KeyStore } from './key-store.js';
+import {
+  DEFAULT_CASE,
+  checkId,
+  newItemId,
+  requireItem,
+  toItemBlob,
+  trustedKeys,
+  type LockerContext,
+} from './_locker-context.js';
+
+export type { ExportOptions, ExportResult } from './bundle-export.js';
+export type { ImportResult } from './bundle-import.js';
+
+/** The acquiring tool, recorded in every acquisition ("acquisition tool's version"). */
+export interface ToolInfo {
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface EvidenceLockerOptions {
+  readonly store: EvidenceStore;
+  readonly blobs: BlobStore;
+  readonly keys: KeyStore;
+  readonly tool: ToolInfo;
+  /** "Where" in custody events. Default: this host's name. */
+  readonly host?: string;
+}
+
+/** Streams the memory image into the store; call it exactly once per capture. */
+export type ImageSink = (
+  image: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  expectedBytes?: number,
+) => Promise<StoredDigest>;
+
+/** What a capture reports besides the image itself. */
+export interface CaptureRecord {
+  /** Tenant-identifying facts (VM name, UUID, device paths): withheld by `--pseudonymise`. */
+  readonly identity: JsonObject;
+  /** Hardware facts: QMP query-* results, vCPU registers. */
+  readonly config: JsonObject;
+  /** How the image was taken (command, format, whether the VM was paused). */
+  readonly method: JsonObject;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+export interface AcquireOptions {
+  /** The VM's name (the item's subject). */
+  readonly subject: string;
+  readonly caseId?: string;
+  readonly reason?: string;
+  /** Takes the image: calls `sink` once with the image stream and returns the facts around it. */
+  readonly capture: (sink: ImageSink) => Promise<CaptureRecord>;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface ItemDetails {
+  readonly item: EvidenceItem;
+  readonly blobs: readonly ItemBlob[];
+  readonly events: readonly CustodyEvent[];
+  /** The `vm-config` document, when present. */
+  readonly config?: JsonObject;
+}
+
+/**
+ * The evidence workflow over one store, blob store and key store: acquire, verify, export to an
+ * analyst, import from a provider. Every custody event it writes is signed with `keys`; every
+ * state change is one store transaction, made only after the blobs it names are on disk.
+ *
+ * @example
+ * ```ts
+ * import { EvidenceLocker } from './evidence-locker.js';
+ * const locker = new EvidenceLocker({ store, blobs, keys, tool: { name: 'vmsight', version: '0.1.0' } });
+ * const report = await locker.verify('ev-20261122T033000Z-1a2b3c');
+ * ```
+ */
+export class EvidenceLocker {
+  readonly store: EvidenceStore;
+  readonly blobs: BlobStore;
+  readonly #keys: KeyStore;
+  readonly #tool: ToolInfo;
+  readonly #host: string;
+
+  constructor(options: EvidenceLockerOptions) {
+    this.store = options.store;
+    this.blobs = options.blobs;
+    this.#keys = options.keys;
+    this.#tool = options.tool;
+    this.#host = options.host ?? hostname();
+  }
+
+  /**
+   * Cleans up after crashed runs: `acquiring` items whose process on this host is gone become
+   * `failed`, and their temporary blob files are removed. Safe while other acquisitions run.
+   */
+  async recover(): Promise<{ failedItems: string[]; removedTempFiles: string[] }> {
+    const failedItems = await this.store.failAbandoned(
+      (item) =>
+        item.ownerHost !== this.#host ||
+        (item.ownerPid !== undefined && isProcessAlive(item.ownerPid)),
+    );
+    const removedTempFiles = await this.blobs.removeStaleTemp();
+    return { failedItems, removedTempFiles };
+  }
+
+  async acquire(options: AcquireOptions): Promise<EvidenceItem> {
+    const caseId = options.caseId ?? DEFAULT_CASE;
+    checkId('case id', caseId);
+    const now = new Date();
+    const itemId = newItemId(now);
+    await this.store.ensureCase({ id: caseId, createdAt: now.toISOString() });
+    await this.store.beginItem({
+      id: itemId,
+      caseId,
+      kind: 'memory',
+      status: 'acquiring',
+      origin: 'acquired',
+      subject: options.subject,
+      createdAt: now.toISOString(),
+      ownerPid: process.pid,
+      ownerHost: this.#host,
+    });
+    try {
+      let image: StoredDigest | undefined;
+      const sink: ImageSink = async (stream, expectedBytes) => {
+        if (image !== undefined) {
+          throw new VmsightError('INTERNAL', 'A capture stored its image twice');
+        }
+        image = await storeStream(this.blobs, stream, {
+          encoding: 'zstd',
+          owner: itemId,
+          onBytes: (done) =>
+            options.onProgress?.({
+              label: 'acquire',
+              done,
+              ...(expectedBytes === undefined ? {} : { total: expectedBytes }),
+            }),
+        });
+        return image;
+      };
+      const record = await options.capture(sink);
+      if (image === undefined) {
+        throw new VmsightError('INTERNAL', 'A capture finished without storing an image');
+      }
+      // Threat: guessable identities (VM names) could be recovered from their hash by an analyst
+      // who sees only the hash of a withheld identity document; the random nonce prevents it.
+      const identity = { ...record.identity, nonce: randomBytes(16).toString('hex') };
+      const config = record.config;
+      const identityDigest = await storeBytes(this.blobs, Buffer.from(canonicalJson(identity)), {
+        encoding: 'none',
+        owner: itemId,
+      });
+      const configDigest = await storeBytes(this.blobs, Buffer.from(canonicalJson(config)), {
+        encoding: 'none',
+        owner: itemId,
+      });
+      const blobs = [
+        toItemBlob(BlobRole.MEMORY_IMAGE, image, 'zstd'),
+        toItemBlob(BlobRole.VM_CONFIG, configDigest, 'none'),
+        toItemBlob(BlobRole.VM_IDENTITY, identityDigest, 'none'),
+      ];
+      const reason = options.reason ?? '';
+      const acquired = signCustodyEvent(this.#keys, {
+        itemId,
+        seq: 1,
+        prevHash: '0'.repeat(64),
+        action: 'acquired',
+        reason,
+        host: this.#host,
+        at: record.finishedAt,
+        details: {
+          caseId,
+          method: record.method,
+          startedAt: record.startedAt,
+          finishedAt: record.finishedAt,
+          tool: { name: this.#tool.name, version: this.#tool.version },
+          image: { sha256: image.contentSha256, size: image.contentSize },
+          configSha256: configDigest.contentSha256,
+          identitySha256: identityDigest.contentSha256,
+        },
+      });
+      const stored = signCustodyEvent(this.#keys, {
+        itemId,
+        seq: 2,
+        prevHash: acquired.hash,
+        action: 'stored',
+        reason,
+        host: this.#host,
+        details: { store: 'content-addressed sha256', blobs: blobs.map(blobJson) },
+      });
+      await this.store.completeItem({
+        itemId,
+        completedAt: stored.at,
+        imageSha256: image.contentSha256,
+        imageSize: image.contentSize,
+        blobs,
+        events: [acquired, stored],
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await this.store.failItem(itemId, message).catch(() => undefined);
+      throw error;
+    }
+    return requireItem(this.store, itemId);
+  }
+
+  /** Verifies an item; on success appends a signed `verified` event unless `record` is false. */
+  async verify(
+    itemId: string,
+    options: { readonly record?: boolean; readonly onProgress?: ProgressListener } = {},
+  ): Promise<VerificationReport> {
+    const report = await verifyItem(this.store, this.blobs, itemId, {
+      trustedKeys: await trustedKeys(this.#keys),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    if (report.ok && options.record !== false) {
+      await this.#append(itemId, 'verified', '', {
+        eventsChecked: report.eventsChecked,
+        blobsChecked: report.blobsChecked,
+      });
+    }
+    return report;
+  }
+
+  async list(filter: { readonly caseId?: string } = {}): Promise<EvidenceItem[]> {
+    return this.store.listItems(filter);
+  }
+
+  async show(itemId: string): Promise<ItemDetails> {
+    const item = await requireItem(this.store, itemId);
+    const blobs = await this.store.getBlobs(itemId);
+    const events = await this.store.getEvents(itemId);
+    const configBlob = blobs.find((blob) => blob.role === BlobRole.VM_CONFIG);
+    let config: JsonObject | undefined;
+    if (configBlob !== undefined && (await this.blobs.has(configBlob.sha256))) {
+      const text = await readFile(this.blobs.pathOf(configBlob.sha256), 'utf8');
+      try {
+        config = JSON.parse(text) as JsonObject;
+      } catch {
+        config = undefined;
+      }
+    }
+    return { item, blobs, events, ...(config === undefined ? {} : { config }) };
+  }
+
+  /** Seals an item for an analyst; see bundle-export.ts. */
+  export(itemId: string, options: ExportOptions): Promise<ExportResult> {
+    return exportBundle(this.#context(), itemId, options);
+  }
+
+  /** Accepts a bundle sent to this party; see bundle-import.ts. */
+  import(
+    path: string,
+    options: { readonly reason?: string; readonly onProgress?: ProgressListener } = {},
+  ): Promise<ImportResult> {
+    return importBundle(this.#context(), path, options);
+  }
+
+  #context(): LockerContext {
+    return { store: this.store, blobs: this.blobs, keys: this.#keys, host: this.#host };
+  }
+
+  async #append(
+    itemId: string,
+    action: CustodyAction,
+    reason: string,
+    details: JsonObject,
+  ): Promise<CustodyEvent> {
+    const events = await this.store.getEvents(itemId);
+    const last = events.at(-1);
+    if (last === undefined) {
+      throw new VmsightError(
+        'INVALID_ARGUMENT',
+        `Item "${itemId}" has no custody log to append to`,
+      );
+    }
+    const event = signCustodyEvent(this.#keys, {
+      itemId,
+      seq: last.seq + 1,
+      prevHash: last.hash,
+      action,
+      reason,
+      host: this.#host,
+      details,
+    });
+    await this.store.appendEvents(itemId, [event]);
+    return event;
+  }
+}

@@ -1,0 +1,159 @@
+import { VmsightError } from '../core/index.js';
+import { checkEventsContinue, requireStatus } from './_store-rules.js';
+import type { CaseRecord, CustodyEvent, EvidenceItem, ItemBlob } from './evidence-records.js';
+import type { EvidenceStore, ItemCompletion, ItemFilter } from './evidence-store.js';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * An `EvidenceStore` in process memory, for tests and for composing front ends without a disk.
+ * Same contract as `SqliteEvidenceStore` (evidence-store.contract.test.ts).
+ *
+ * @example
+ * ```ts
+ * import { MemoryEvidenceStore } from './memory-evidence-store.js';
+ * const store = new MemoryEvidenceStore();
+ * await store.ensureCase({ id: 'case-1', createdAt: new Date().toISOString() });
+ * ```
+ */
+export class MemoryEvidenceStore implements EvidenceStore {
+  readonly #cases = new Map<string, CaseRecord>();
+  readonly #items = new Map<string, EvidenceItem>();
+  readonly #blobs = new Map<string, ItemBlob[]>();
+  readonly #events = new Map<string, CustodyEvent[]>();
+
+  ensureCase(record: CaseRecord): Promise<void> {
+    if (!this.#cases.has(record.id)) this.#cases.set(record.id, copy(record));
+    return Promise.resolve();
+  }
+
+  getCase(id: string): Promise<CaseRecord | undefined> {
+    return Promise.resolve(copy(this.#cases.get(id)));
+  }
+
+  beginItem(item: EvidenceItem): Promise<void> {
+    return this.#run(() => {
+      this.#requireNew(item.id);
+      this.#requireCase(item.caseId);
+      this.#items.set(item.id, copy({ ...item, status: 'acquiring' }));
+    });
+  }
+
+  completeItem(completion: ItemCompletion): Promise<void> {
+    return this.#run(() => {
+      const item = requireStatus(
+        this.#items.get(completion.itemId),
+        completion.itemId,
+        'acquiring',
+        'complete',
+      );
+      checkEventsContinue(completion.itemId, undefined, completion.events);
+      this.#items.set(item.id, {
+        ...item,
+        status: 'complete',
+        completedAt: completion.completedAt,
+        imageSha256: completion.imageSha256,
+        imageSize: completion.imageSize,
+      });
+      this.#blobs.set(item.id, copy([...completion.blobs]));
+      this.#events.set(item.id, copy([...completion.events]));
+    });
+  }
+
+  failItem(itemId: string, failure: string): Promise<void> {
+    return this.#run(() => {
+      const item = requireStatus(this.#items.get(itemId), itemId, 'acquiring', 'fail');
+      this.#items.set(itemId, { ...item, status: 'failed', failure });
+    });
+  }
+
+  addCompleteItem(
+    item: EvidenceItem,
+    blobs: readonly ItemBlob[],
+    events: readonly CustodyEvent[],
+  ): Promise<void> {
+    return this.#run(() => {
+      this.#requireNew(item.id);
+      this.#requireCase(item.caseId);
+      checkEventsContinue(item.id, undefined, events);
+      this.#items.set(item.id, copy({ ...item, status: 'complete' }));
+      this.#blobs.set(item.id, copy([...blobs]));
+      this.#events.set(item.id, copy([...events]));
+    });
+  }
+
+  appendEvents(itemId: string, events: readonly CustodyEvent[]): Promise<void> {
+    return this.#run(() => {
+      requireStatus(this.#items.get(itemId), itemId, 'complete', 'append custody events to');
+      const log = this.#events.get(itemId) ?? [];
+      checkEventsContinue(itemId, log.at(-1), events);
+      this.#events.set(itemId, [...log, ...copy([...events])]);
+    });
+  }
+
+  getItem(id: string): Promise<EvidenceItem | undefined> {
+    return Promise.resolve(copy(this.#items.get(id)));
+  }
+
+  listItems(filter: ItemFilter = {}): Promise<EvidenceItem[]> {
+    const items = [...this.#items.values()]
+      .filter((item) => filter.caseId === undefined || item.caseId === filter.caseId)
+      .filter((item) => filter.status === undefined || item.status === filter.status)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return Promise.resolve(copy(items));
+  }
+
+  getBlobs(itemId: string): Promise<ItemBlob[]> {
+    return Promise.resolve(copy(this.#blobs.get(itemId) ?? []));
+  }
+
+  getEvents(itemId: string): Promise<CustodyEvent[]> {
+    return Promise.resolve(copy(this.#events.get(itemId) ?? []));
+  }
+
+  failAbandoned(isOwnerAlive: (item: EvidenceItem) => boolean): Promise<string[]> {
+    const failed: string[] = [];
+    for (const item of this.#items.values()) {
+      if (item.status === 'acquiring' && !isOwnerAlive(item)) {
+        this.#items.set(item.id, {
+          ...item,
+          status: 'failed',
+          failure: 'abandoned: its acquiring process ended before completing it',
+        });
+        failed.push(item.id);
+      }
+    }
+    return Promise.resolve(failed);
+  }
+
+  referencedBlobs(): Promise<Set<string>> {
+    const hashes = new Set<string>();
+    for (const blobs of this.#blobs.values()) for (const blob of blobs) hashes.add(blob.sha256);
+    return Promise.resolve(hashes);
+  }
+
+  close(): void {
+    // Nothing to release.
+  }
+
+  #run(action: () => void): Promise<void> {
+    try {
+      action();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #requireNew(id: string): void {
+    if (this.#items.has(id)) {
+      throw new VmsightError('INVALID_ARGUMENT', `Cannot add item "${id}": the id is taken`);
+    }
+  }
+
+  #requireCase(caseId: string): void {
+    if (!this.#cases.has(caseId)) {
+      throw new VmsightError('NOT_FOUND', `Cannot add an item to case "${caseId}": no such case`);
+    }
+  }
+}

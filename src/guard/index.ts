@@ -1,0 +1,60 @@
+/**
+ * Public surface of `guard`: the VM-escape knowledge base (rule files as data), the compiled
+ * matcher, and the worker-backed fast path in front of the analysis engine.
+ */
+export {
+  IoSpace,
+  RuleAction,
+  Severity,
+  valueMatches,
+  type AccessPattern,
+  type EscapeRule,
+  type Matcher,
+  type SourceCheck,
+  type ValueCondition,
+} from './rule.js';
+export { BUILTIN_RULES_DIR, loadRules, parseRuleFile } from './rule-loader.js';
+export {
+  EscapeMatcher,
+  MAX_HIT_EVENTS,
+  type DeviceBindings,
+  type MemoryProbe,
+  type RuleHit,
+} from './escape-matcher.js';
+export { IO_STRIDE, IoKind, IoWindowBuilder, decodeAccess, type IoAccess } from './io-window.js';
+export { ioToken, ioTokens } from './io-token.js';
+export { VerdictCache } from './verdict-cache.js';
+export { BoundedQueue, ShedReason, type QueueOutcome } from './bounded-queue.js';
+export type { AnalysisEngine, EngineVerdict } from './analysis-engine.js';
+export type { AlertSink, EvidenceHook, GuardAlert, VmController } from './guard-alert.js';
+export { GuardCore } from './guard-core.js';
+export {
+  EscapeGuard,
+  GuardFate,
+  type EscapeGuardOptions,
+  type GuardCounters,
+  type GuardVerdict,
+  type GuardWindowInput,
+} from './escape-guard.js';
+export {
+  WorkerFate,
+  transferListOf,
+  type Init,
+  type MemorySample,
+  type ScanRequest,
+  type ScanResult,
+  type WindowRef,
+  type WorkerError,
+} from './protocol.js';
+export {
+  runGuardBench,
+  type GuardBenchFigures,
+  type GuardBenchOptions,
+} from './guard-bench-runner.js';
+export {
+  StreamKind,
+  appendWindow,
+  rng,
+  streamKindOf,
+  syntheticBatch,
+} from './synthetic-streams.js';

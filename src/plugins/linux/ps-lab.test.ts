@@ -1,0 +1,293 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isVmsightError } from '../../core/index.js';
+import { ensureLabBuilt, startLabVm, type LabVm } from '../../lab/index.js';
+import { openElfCore, openRawLayer, type ElfCore, type PhysicalLayer } from '../../layers/index.js';
+import { openKernelProfile, type KernelProfile } from '../../profiles/index.js';
+import {
+  readIsfFile,
+  writeIsfFile,
+  type IntrospectionWarning,
+  type IsfDocument,
+} from '../../symbols/index.js';
+import { REFERENCE_ISF, REFERENCE_ISF_MISSING } from '../../symbols/internal.js';
+import {
+  PatchedLayer,
+  PS_WORKLOAD,
+  assertMatchesGuest,
+  parseGuestListing,
+  parseGuestModules,
+  plain,
+  psaux,
+  type GuestProcess,
+} from './_lab-ps-support.js';
+import { lsmodPlugin } from './lsmod.js';
+import { pslistPlugin } from './pslist.js';
+import { psxviewPlugin } from './psxview.js';
+import { pstreePlugin } from './pstree.js';
+
+const SAMPLE_SYMBOLS = [
+  'init_task',
+  'linux_banner',
+  'init_top_pgt',
+  'asm_exc_divide_error',
+  'entry_SYSCALL_64',
+  'modules',
+  'current_task',
+  'init_pid_ns',
+  'sys_call_table',
+];
+
+void describe(
+  'pslist/psaux/pstree on the lab guest, live and from a dump',
+  { timeout: 600_000 },
+  () => {
+    let vm: LabVm | undefined;
+    let dir = '';
+    let vmlinux = '';
+    let guest = new Map<number, GuestProcess>();
+    let liveLayer: PhysicalLayer | undefined;
+    let core: ElfCore | undefined;
+    let live: KernelProfile;
+    let fromDump: KernelProfile;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vmsight-ps-'));
+      vmlinux = (await ensureLabBuilt()).vmlinux;
+      vm = await startLabVm({ workload: PS_WORKLOAD });
+      await vm.waitForSerial(/^PS-END/m, 120_000);
+      const qmp = await vm.qmp();
+      await qmp.execute('stop'); // one paused moment for the live read and the dump
+      guest = parseGuestListing(readFileSync(vm.serialPath, 'utf8'));
+      liveLayer = openRawLayer(vm.ramPath, { cache: false, ram: true });
+      live = await openKernelProfile(liveLayer, { candidateKernels: [vmlinux] });
+      const dump = join(dir, 'guest.elf');
+      await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${dump}` });
+      core = openElfCore(dump);
+      fromDump = await openKernelProfile(core.layer, {
+        vmcoreinfo: core.vmcoreinfo,
+        kernel: vmlinux,
+      });
+    });
+
+    after(async () => {
+      liveLayer?.close();
+      core?.close();
+      await vm?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    void it('identifies the kernel from memory alone (VMCOREINFO found by scanning live RAM)', () => {
+      assert.match(live.banner, /^Linux version 6\.1\.0-56-amd64 /);
+      assert.equal(live.banner, fromDump.banner);
+      assert.equal(live.slide, 0n);
+      assert.equal(live.la57, false);
+      assert.equal(live.symbols.address('init_task'), 0xffffffff82a1aa40n); // lab-notes §6, nokaslr
+    });
+
+    void it('lists the same processes live and from the dump, matching the guest listing', () => {
+      assert.ok(guest.size > 40, `guest listing has ${guest.size} entries`);
+      const a = psaux(live);
+      const b = psaux(fromDump);
+      assert.deepEqual(a.warnings, []);
+      assert.deepEqual(plain(a.rows), plain(b.rows));
+      assertMatchesGuest(a.rows, guest);
+      const args = a.rows.map((r) => r.args);
+      assert.ok(args.includes('sleep 1000'));
+      assert.ok(args.includes('sh -c sleep 3000; echo never vmsight-arg0 alpha beta'));
+      assert.ok(args.includes('nc -l -p 8080'));
+      const user = a.rows.filter((r) => !r.kernelThread && r.pid !== 0);
+      assert.ok(user.every((r) => r.cr3 !== 0n && r.cr3 % 4096n === 0n));
+    });
+
+    void it('lists threads with --threads and builds the tree from parent pids', () => {
+      const warnings: IntrospectionWarning[] = [];
+      const context = { profile: fromDump, warn: (w: IntrospectionWarning) => warnings.push(w) };
+      const processes = [...pslistPlugin.run(context, {})];
+      const threads = [...pslistPlugin.run(context, { threads: true })];
+      assert.ok(threads.length >= processes.length);
+      assert.ok(threads.filter((t) => t.thread).every((t) => t.tgid !== t.pid));
+      const tree = [...pstreePlugin.run(context, {})];
+      assert.equal(tree.length, processes.length);
+      const nc = tree.find((r) => r.comm === 'nc');
+      const shell = tree.find((r) => r.pid === nc?.ppid);
+      assert.equal(shell?.comm, 'sh');
+      assert.equal(nc?.depth, (shell?.depth ?? 0) + 1);
+      assert.deepEqual(warnings, []);
+    });
+
+    void it(
+      'recovers kallsyms addresses equal to the reference ISF (System.map) for the kernel image',
+      { skip: REFERENCE_ISF_MISSING },
+      async () => {
+        const reference = await readIsfFile(REFERENCE_ISF);
+        const ours = fromDump.symbols.isf.symbols;
+        let compared = 0;
+        let equal = 0;
+        for (const name of Object.keys(ours)) {
+          const theirs = Object.hasOwn(reference.symbols, name)
+            ? reference.symbols[name]
+            : undefined;
+          if (theirs === undefined) continue;
+          compared += 1;
+          if (theirs.address === ours[name]?.address) equal += 1;
+        }
+        for (const name of SAMPLE_SYMBOLS) {
+          assert.equal(ours[name]?.address, reference.symbols[name]?.address, name);
+        }
+        // The kallsyms tables themselves are not in kallsyms; VMCOREINFO names them.
+        assert.equal(
+          core?.vmcoreinfo?.symbol('kallsyms_names'),
+          reference.symbols['kallsyms_names']?.address,
+        );
+        assert.ok(compared > 80_000, `compared ${compared}`);
+        assert.equal(equal, compared);
+      },
+    );
+
+    void it(
+      'gives the same pslist with an ISF written by symbols build and with the reference ISF',
+      { skip: REFERENCE_ISF_MISSING },
+      async () => {
+        const path = join(dir, 'built.json.xz');
+        await writeIsfFile(path, fromDump.symbols.isf);
+        const expected = plain(psaux(fromDump).rows);
+        for (const isf of [path, REFERENCE_ISF]) {
+          const profile = await openKernelProfile(core?.layer as PhysicalLayer, {
+            vmcoreinfo: core?.vmcoreinfo,
+            isf,
+          });
+          assert.equal(profile.source, 'isf');
+          assert.deepEqual(plain(psaux(profile).rows), expected, isf);
+        }
+        const written: IsfDocument = await readIsfFile(path);
+        assert.match(written.metadata.format, /^6\./);
+        assert.ok(Object.hasOwn(written.symbols, 'linux_banner'));
+      },
+    );
+
+    void it('survives a task list with a loop and an unmapped pointer: partial rows and typed warnings', async () => {
+      const layer = core?.layer as PhysicalLayer;
+      const rows = psaux(fromDump).rows;
+      const tasksOffset = BigInt(fromDump.symbols.offsetOf('task_struct', 'tasks'));
+      const physical = (va: bigint): bigint => {
+        const hit = fromDump.kernel.translate(va);
+        assert.ok(hit.ok);
+        return hit.physical;
+      };
+      const sleeper = rows.find((r) => r.args === 'sleep 1000');
+      const init = rows.find((r) => r.pid === 1);
+      assert.ok(sleeper !== undefined && init !== undefined);
+
+      // sleep's tasks.next points back at init's node: a loop that never returns to init_task.
+      const looped = new PatchedLayer(layer).patchU64(
+        physical(sleeper.task + tasksOffset),
+        init.task + tasksOffset,
+      );
+      const a = await openKernelProfile(looped, { vmcoreinfo: core?.vmcoreinfo, kernel: vmlinux });
+      const loopResult = psaux(a);
+      assert.ok(loopResult.warnings.some((w) => w.code === 'list-loop'));
+      assert.ok(loopResult.rows.some((r) => r.pid === sleeper.pid));
+      assert.ok(loopResult.rows.length <= rows.length);
+
+      // init's tasks.next is a wild pointer; the walk recovers the rest backwards through prev.
+      const wild = new PatchedLayer(layer).patchU64(
+        physical(init.task + tasksOffset),
+        0xffff_8880_7fff_0000n,
+      );
+      const b = psaux(
+        await openKernelProfile(wild, { vmcoreinfo: core?.vmcoreinfo, kernel: vmlinux }),
+      );
+      assert.ok(b.warnings.some((w) => w.code === 'unreadable-memory'));
+      assert.ok(b.rows.length >= rows.length - 1);
+
+      // An absurd argument range is cut at maxArgBytes with a warning.
+      const argEnd = BigInt(fromDump.symbols.offsetOf('mm_struct', 'arg_end'));
+      const mm = readMm(fromDump, sleeper.task);
+      const huge = new PatchedLayer(layer).patchU64(physical(mm + argEnd), 0x7fff_ffff_ffffn);
+      const c = psaux(
+        await openKernelProfile(huge, { vmcoreinfo: core?.vmcoreinfo, kernel: vmlinux }),
+        {
+          maxArgBytes: 4096,
+        },
+      );
+      assert.ok(c.warnings.some((w) => w.code === 'bad-length' || w.code === 'unreadable-memory'));
+      assert.equal(c.rows.length, rows.length);
+
+      // A hostile kallsyms_num_syms is a typed error, not a huge allocation.
+      const numSyms = core?.vmcoreinfo?.symbol('kallsyms_num_syms') ?? 0n;
+      const bomb = new PatchedLayer(layer).patch(
+        physical(numSyms),
+        Uint8Array.of(0xff, 0xff, 0xff, 0x7f),
+      );
+      await assert.rejects(
+        openKernelProfile(bomb, { vmcoreinfo: core?.vmcoreinfo, kernel: vmlinux }),
+        (error) => isVmsightError(error, 'LIMIT_EXCEEDED'),
+      );
+    });
+
+    void it('lists the loaded modules as /proc/modules shows them', () => {
+      const expected = parseGuestModules(readFileSync(vm?.serialPath ?? '', 'utf8'));
+      assert.ok(expected.length > 5, `guest printed ${expected.length} modules`);
+      for (const profile of [live, fromDump]) {
+        const warnings: IntrospectionWarning[] = [];
+        const rows = [...lsmodPlugin.run({ profile, warn: (w) => warnings.push(w) }, {})];
+        assert.deepEqual(
+          rows.map((r) => ({ name: r.name, size: r.size, base: r.base })),
+          expected,
+        );
+        assert.deepEqual(warnings, []);
+      }
+    });
+
+    void it('reports a process unlinked from the task list in guest RAM as hidden, with pid and name', () => {
+      const warnings: IntrospectionWarning[] = [];
+      const context = { profile: live, warn: (w: IntrospectionWarning) => warnings.push(w) };
+      assert.deepEqual([...psxviewPlugin.run(context, { onlySuspicious: true })], []);
+      const victim = psaux(live).rows.find((r) => r.args === 'nc -l -p 8080');
+      assert.ok(victim !== undefined);
+      // What a rootkit's list_del() does inside the guest, done from the host through the shared
+      // memory backend: prev->next = next, next->prev = prev (include/linux/list.h).
+      const node = victim.task + BigInt(live.symbols.offsetOf('task_struct', 'tasks'));
+      const pointers = Buffer.from(live.kernel.read(node, 16));
+      const next = pointers.readBigUInt64LE(0);
+      const prev = pointers.readBigUInt64LE(8);
+      const write = (va: bigint, value: bigint): void => {
+        const hit = live.kernel.translate(va);
+        assert.ok(hit.ok);
+        const bytes = Buffer.alloc(8);
+        bytes.writeBigUInt64LE(value);
+        const fd = openSync(vm?.ramPath ?? '', 'r+');
+        try {
+          writeSync(fd, bytes, 0, 8, Number(hit.physical));
+        } finally {
+          closeSync(fd);
+        }
+      };
+      write(prev, next);
+      write(next + 8n, prev);
+      live.walker.invalidate();
+      assert.ok(![...pslistPlugin.run(context, {})].some((r) => r.pid === victim.pid));
+      const hidden = [...psxviewPlugin.run(context, { onlySuspicious: true })];
+      assert.deepEqual(
+        hidden.map((r) => ({
+          pid: r.pid,
+          comm: r.comm,
+          taskList: r.taskList,
+          pidHash: r.pidHash,
+          children: r.children,
+        })),
+        [{ pid: victim.pid, comm: 'nc', taskList: false, pidHash: true, children: true }],
+      );
+      assert.deepEqual(warnings, []);
+    });
+  },
+);
+
+function readMm(profile: KernelProfile, task: bigint): bigint {
+  const offset = BigInt(profile.symbols.offsetOf('task_struct', 'mm'));
+  return Buffer.from(profile.kernel.read(task + offset, 8)).readBigUInt64LE();
+}

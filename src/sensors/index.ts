@@ -1,0 +1,52 @@
+/**
+ * Public surface of `sensors`: live capture of guest events from a running hypervisor (ARCHITECTURE.md
+ * "Capture on a real hypervisor"). Every sensor implements `Sensor` and yields `GuestEvent`s.
+ */
+export { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
+export {
+  BoundedEventQueue,
+  DEFAULT_QUEUE_CAPACITY,
+  type BoundedEventQueueOptions,
+} from './bounded-event-queue.js';
+export type {
+  QemuTraceRecord,
+  TcgExecRecord,
+  TcgLogRecord,
+  TcgRegisters,
+} from './tcg-log-record.js';
+export {
+  TcgLogParser,
+  isTcgLogLineNeeded,
+  parseTcgLog,
+  type TcgLogParserStats,
+} from './tcg-log-parser.js';
+export { IO_TRACE_EVENTS, IoTraceDecoder, type IoTraceDecoderOptions } from './io-trace-decoder.js';
+export {
+  RamTaskReader,
+  programKey,
+  taskLayoutFromSymbols,
+  taskLayoutFromVmlinux,
+  type TaskLayout,
+  type TaskReader,
+} from './guest-task-reader.js';
+export {
+  TcgEventDecoder,
+  type TcgEventDecoderOptions,
+  type TcgProbeAddresses,
+} from './tcg-event-decoder.js';
+export { createLogFifo, type LogFifo } from './log-fifo.js';
+export {
+  TcgSensor,
+  tcgSensorQemuArgs,
+  type SensorMonitor,
+  type TcgSensorOptions,
+} from './tcg-sensor.js';
+// KVM host-side port I/O capture (guard engineer)
+export { kvmPioToEvent, parseKvmPioLine, type KvmPioRecord } from './kvm-pio-parser.js';
+export { KvmPioTrace } from './kvm-trace-instance.js';
+export {
+  parseKallsymsText,
+  probeAddressesFromArgs,
+  probeAddressesOfProcess,
+} from './qemu-probe-args.js';
+export { FifoReader } from './fifo-reader.js';
