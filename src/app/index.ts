@@ -52,7 +52,11 @@ export {
   type WatchStats,
   type WatchUpdate,
 } from './watch-service.js';
-export { labSensorAddresses, labSensorQemuArgs } from './sensor-addresses.js';
+export {
+  labSensorAddresses,
+  labSensorQemuArgs,
+  type LabKernelAddresses,
+} from './sensor-addresses.js';
 export { OverflowPolicy } from '../sensors/index.js';
 export { DetectorKind } from '../detectors/index.js';
 export { TraceFormat } from '../events/index.js';

@@ -5,24 +5,36 @@ import { ensureLabBuilt, labPaths, startLabVm } from '../lab/index.js';
 import { parseKallsymsText, tcgSensorQemuArgs, type TcgProbeAddresses } from '../sensors/index.js';
 
 const PREFIX = 'KALLSYMS ';
-const SYMBOLS = ['entry_SYSCALL_64', '__switch_to'] as const;
+const SYMBOLS = ['entry_SYSCALL_64', '__switch_to', 'init_task'] as const;
 const WORKLOAD = `grep -E ' (${SYMBOLS.join('|')})$' /proc/kallsyms | sed 's/^/${PREFIX}/'`;
 
+/** The lab kernel's addresses the TCG sensor needs: its probes, and the head of the task list. */
+export interface LabKernelAddresses extends TcgProbeAddresses {
+  readonly contextSwitch: bigint;
+  readonly initTask: bigint;
+}
+
 /**
- * The TCG sensor's probe addresses for the lab kernel. `-dfilter` is fixed when QEMU starts, so
+ * The TCG sensor's probe addresses for the lab kernel (and `init_task`, for finding a process by
+ * its CR3). `-dfilter` is fixed when QEMU starts, so
  * they must be known before the monitored boot (lab-notes §4b, §9): a short probing boot prints
  * them from the guest's own `/proc/kallsyms` (the lab boots PVH without KASLR, so they repeat on
  * every boot), and they are cached per kernel version under the lab directory.
  */
-export async function labSensorAddresses(log?: Logger): Promise<TcgProbeAddresses> {
+export async function labSensorAddresses(log?: Logger): Promise<LabKernelAddresses> {
   const artifacts = await ensureLabBuilt(log === undefined ? {} : { log });
   const cache = join(labPaths().root, `sensor-addresses-${artifacts.kernelVersion}.json`);
   try {
     const cached = JSON.parse(await readFile(cache, 'utf8')) as Record<string, unknown>;
     const entry = cached['syscallEntry'];
     const switchTo = cached['contextSwitch'];
-    if (typeof entry === 'string' && typeof switchTo === 'string') {
-      return { syscallEntry: BigInt(entry), contextSwitch: BigInt(switchTo) };
+    const initTask = cached['initTask'];
+    if (typeof entry === 'string' && typeof switchTo === 'string' && typeof initTask === 'string') {
+      return {
+        syscallEntry: BigInt(entry),
+        contextSwitch: BigInt(switchTo),
+        initTask: BigInt(initTask),
+      };
     }
   } catch {
     // No cache yet, or an unreadable one: probe again.
@@ -38,7 +50,8 @@ export async function labSensorAddresses(log?: Logger): Promise<TcgProbeAddresse
   const found = parseKallsymsText(text, SYMBOLS, PREFIX);
   const syscallEntry = found.get('entry_SYSCALL_64');
   const contextSwitch = found.get('__switch_to');
-  if (syscallEntry === undefined || contextSwitch === undefined) {
+  const initTask = found.get('init_task');
+  if (syscallEntry === undefined || contextSwitch === undefined || initTask === undefined) {
     throw new VmsightError(
       'NOT_FOUND',
       `Cannot find ${SYMBOLS.join(' and ')} in the lab guest's /proc/kallsyms`,
@@ -47,12 +60,17 @@ export async function labSensorAddresses(log?: Logger): Promise<TcgProbeAddresse
   await mkdir(labPaths().root, { recursive: true });
   await writeFile(
     cache,
-    `${JSON.stringify({ syscallEntry: hex(syscallEntry), contextSwitch: hex(contextSwitch) })}\n`,
+    `${JSON.stringify({
+      syscallEntry: hex(syscallEntry),
+      contextSwitch: hex(contextSwitch),
+      initTask: hex(initTask),
+    })}\n`,
   );
-  return { syscallEntry, contextSwitch };
+  return { syscallEntry, contextSwitch, initTask };
 }
 
 /** QEMU options that boot a lab VM with the TCG sensor's probes (what `lab up --tcg-sensor` adds). */
 export async function labSensorQemuArgs(log?: Logger): Promise<string[]> {
-  return tcgSensorQemuArgs(await labSensorAddresses(log));
+  const { syscallEntry, contextSwitch } = await labSensorAddresses(log);
+  return tcgSensorQemuArgs({ syscallEntry, contextSwitch });
 }

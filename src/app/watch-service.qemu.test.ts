@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLabVm, type LabVm } from '../lab/index.js';
-import { tcgSensorQemuArgs } from '../sensors/index.js';
 import { trainModel } from './model-training.js';
-import { labSensorAddresses } from './sensor-addresses.js';
+import { labSensorQemuArgs } from './sensor-addresses.js';
 import type { SyscallAlert } from './syscall-alerter.js';
 import { watchVm, type WatchStats, type WatchUpdate } from './watch-service.js';
 
@@ -49,7 +48,7 @@ describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
       name: `watch-${process.pid}`,
       workload: WORKLOAD,
       extraArgs: [
-        ...tcgSensorQemuArgs(await labSensorAddresses()),
+        ...(await labSensorQemuArgs()),
         '-chardev',
         `socket,id=gate,path=${controlPath},server=on,wait=off`,
         '-device',

@@ -13,6 +13,7 @@ import {
   type SensorStats,
   type TaskReader,
 } from '../sensors/index.js';
+import { labSensorAddresses } from './sensor-addresses.js';
 import { SyscallAlerter, type SyscallAlert } from './syscall-alerter.js';
 import { syscallTokenSpace } from './trace-loading.js';
 import { resolveVm } from './vm-registry.js';
@@ -218,5 +219,10 @@ async function openTaskReader(
     if (state?.kernelVersion === artifacts.kernelVersion) kernel = artifacts.vmlinux;
   }
   if (kernel === undefined) return undefined;
-  return RamTaskReader.open(ramPath, taskLayoutFromVmlinux(kernel));
+  // The lab's init_task (cached by the probing boot) lets syscalls before the first context
+  // switch be attributed by CR3.
+  const initTask = source === 'lab' ? (await labSensorAddresses()).initTask : undefined;
+  return RamTaskReader.open(ramPath, taskLayoutFromVmlinux(kernel), {
+    ...(initTask === undefined ? {} : { initTask }),
+  });
 }

@@ -21,6 +21,7 @@ import { storeBytes, storeStream, type StoredDigest } from './hashing-compressor
 import type { KeyStore } from './key-store.js';
 import {
   DEFAULT_CASE,
+  blobJson,
   checkId,
   newItemId,
   requireItem,

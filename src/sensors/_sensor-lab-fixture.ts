@@ -26,13 +26,19 @@ export interface FixtureVm {
 }
 export type StartFixtureVm = (options: { workload: string }) => Promise<FixtureVm>;
 
-const PROBE_SYMBOLS = ['entry_SYSCALL_64', '__switch_to'];
+const PROBE_SYMBOLS = ['entry_SYSCALL_64', '__switch_to', 'init_task'];
 const KALLSYMS_PREFIX = 'KALLSYMS ';
 const KALLSYMS_PROBE_WORKLOAD =
-  "grep -E ' (entry_SYSCALL_64|__switch_to)$' /proc/kallsyms | sed 's/^/KALLSYMS /'";
+  "grep -E ' (entry_SYSCALL_64|__switch_to|init_task)$' /proc/kallsyms | sed 's/^/KALLSYMS /'";
 
-/** Boots the guest once and reads `entry_SYSCALL_64` and `__switch_to` from its `/proc/kallsyms`. */
-export async function probeLabAddresses(start: StartFixtureVm): Promise<TcgProbeAddresses> {
+/** The lab kernel's probe addresses and `init_task`. */
+export interface LabAddresses {
+  readonly probes: TcgProbeAddresses;
+  readonly initTask: bigint;
+}
+
+/** Boots the guest once and reads the sensor's addresses from its `/proc/kallsyms`. */
+export async function probeLabAddresses(start: StartFixtureVm): Promise<LabAddresses> {
   const vm = await start({ workload: KALLSYMS_PROBE_WORKLOAD });
   try {
     await vm.waitForSerial(/^GUEST-DONE/, 60_000);
@@ -40,10 +46,11 @@ export async function probeLabAddresses(start: StartFixtureVm): Promise<TcgProbe
     const found = parseKallsymsText(text, PROBE_SYMBOLS, KALLSYMS_PREFIX);
     const syscallEntry = found.get('entry_SYSCALL_64');
     const contextSwitch = found.get('__switch_to');
-    if (syscallEntry === undefined || contextSwitch === undefined) {
+    const initTask = found.get('init_task');
+    if (syscallEntry === undefined || contextSwitch === undefined || initTask === undefined) {
       throw new Error(`The probing boot printed no kallsyms lines:\n${text}`);
     }
-    return { syscallEntry, contextSwitch };
+    return { probes: { syscallEntry, contextSwitch }, initTask };
   } finally {
     await vm.stop();
   }

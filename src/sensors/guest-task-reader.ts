@@ -21,6 +21,8 @@ export interface TaskLayout {
   readonly mmPgd: number;
   /** `mm_struct.arg_start`: where argv's strings start on the process's stack. */
   readonly mmArgStart: number;
+  /** `task_struct.tasks`: the list_head linking every task from `init_task`. */
+  readonly tasks: number;
 }
 
 /** `TASK_COMM_LEN` (include/linux/sched.h). */
@@ -46,6 +48,7 @@ export function taskLayoutFromSymbols(table: SymbolTable): TaskLayout {
     mm: table.offsetOf('task_struct', 'mm'),
     mmPgd: table.offsetOf('mm_struct', 'pgd'),
     mmArgStart: table.offsetOf('mm_struct', 'arg_start'),
+    tasks: table.offsetOf('task_struct', 'tasks'),
   };
 }
 
@@ -70,8 +73,24 @@ export interface TaskReader {
    * the kernel); undefined when unreadable.
    */
   read(task: bigint, cr3: bigint): GuestProcess | undefined;
+  /**
+   * The task whose address space `cr3` is (its `mm->pgd`), found by walking the task list; for
+   * syscalls seen before the first context switch. Undefined when not found or not supported.
+   */
+  findByCr3?(cr3: bigint): { readonly task: bigint; readonly process: GuestProcess } | undefined;
   close(): void;
 }
+
+export interface RamTaskReaderOptions {
+  readonly mode?: PagingMode;
+  /** Runtime address of `init_task`, the head of the task list; enables `findByCr3`. */
+  readonly initTask?: bigint;
+  /** Most tasks walked per `findByCr3` (the list is guest-controlled and may loop). Default 32,768. */
+  readonly maxTasks?: number;
+}
+
+/** CR3 bits that are not the table address: PCID (11:0), and bit 12 set in PTI user CR3 (lab-notes pitfalls). */
+const PTI_USER_BIT = 0x1000n;
 
 /**
  * Reads tasks from live guest RAM (the shared memory backend file, lab-notes §10).
@@ -96,19 +115,50 @@ export class RamTaskReader implements TaskReader {
   readonly #layer: PhysicalLayer;
   readonly #walker: PageTableWalker;
   readonly #layout: TaskLayout;
+  readonly #initTask: bigint | undefined;
+  readonly #maxTasks: number;
 
-  constructor(layer: PhysicalLayer, layout: TaskLayout, mode: PagingMode = PAGING_4_LEVEL) {
+  constructor(layer: PhysicalLayer, layout: TaskLayout, options: RamTaskReaderOptions = {}) {
     this.#layer = layer;
-    this.#walker = new PageTableWalker(layer, mode, { maxPages: 64 });
+    this.#walker = new PageTableWalker(layer, options.mode ?? PAGING_4_LEVEL, { maxPages: 64 });
     this.#layout = layout;
+    this.#initTask = options.initTask;
+    this.#maxTasks = options.maxTasks ?? 32_768;
   }
 
   static open(
     ramPath: string,
     layout: TaskLayout,
-    mode: PagingMode = PAGING_4_LEVEL,
+    options: RamTaskReaderOptions = {},
   ): RamTaskReader {
-    return new RamTaskReader(openRawLayer(ramPath, { cache: false, ram: true }), layout, mode);
+    return new RamTaskReader(openRawLayer(ramPath, { cache: false, ram: true }), layout, options);
+  }
+
+  findByCr3(cr3: bigint): { task: bigint; process: GuestProcess } | undefined {
+    if (this.#initTask === undefined) return undefined;
+    this.#walker.invalidate();
+    const kernel = new VirtualLayer(this.#walker, cr3 & CR3_ADDRESS_MASK);
+    const wanted = cr3 & CR3_ADDRESS_MASK & ~PTI_USER_BIT;
+    const offset = BigInt(this.#layout.tasks);
+    const head = this.#initTask + offset;
+    try {
+      let link = readUint64(kernel, head);
+      for (let i = 0; i < this.#maxTasks && link !== head; i += 1) {
+        const task = link - offset;
+        const mm = readUint64(kernel, task + BigInt(this.#layout.mm));
+        if (mm !== 0n) {
+          const pgd = kernel.translate(readUint64(kernel, mm + BigInt(this.#layout.mmPgd)));
+          if (pgd.ok && pgd.physical === wanted) {
+            const process = this.read(task, cr3);
+            return process === undefined ? undefined : { task, process };
+          }
+        }
+        link = readUint64(kernel, link);
+      }
+    } catch {
+      // A task freed under us, or a corrupted list: no answer rather than a wrong one.
+    }
+    return undefined;
   }
 
   read(task: bigint, cr3: bigint): GuestProcess | undefined {

@@ -26,6 +26,7 @@ export {
   programKey,
   taskLayoutFromSymbols,
   taskLayoutFromVmlinux,
+  type RamTaskReaderOptions,
   type TaskLayout,
   type TaskReader,
 } from './guest-task-reader.js';

@@ -39,6 +39,10 @@ class FakeTasks implements TaskReader {
     const pid = Number(task >> 12n);
     return { pid, tgid: pid, comm, programKey: comm };
   }
+  findByCr3(cr3: bigint): { task: bigint; process: GuestProcess } | undefined {
+    const process = cr3 === 0x6418000n ? this.read(0x2000n) : undefined;
+    return process === undefined ? undefined : { task: 0x2000n, process };
+  }
   close(): void {}
 }
 
@@ -87,6 +91,17 @@ describe('TcgEventDecoder', () => {
     }
     assert.equal(decoder.decode(exec(ENTRY, { rax: 39n }))?.process?.pid, 2);
     assert.equal(decoder.unattributed, 0);
+  });
+
+  it('finds the process by its CR3 in the task list before the first context switch', () => {
+    const tasks = new FakeTasks();
+    const decoder = new TcgEventDecoder({ vm: 'lab', addresses: { syscallEntry: ENTRY }, tasks });
+    assert.equal(decoder.decode(exec(ENTRY, { rax: 39n }))?.process?.comm, 'init');
+    assert.equal(decoder.decode(exec(ENTRY, { rax: 39n, cr3: 0x9999000n }))?.process?.comm, 'init');
+    assert.equal(decoder.unattributed, 0);
+    const other = new TcgEventDecoder({ vm: 'lab', addresses: { syscallEntry: ENTRY }, tasks });
+    assert.equal(other.decode(exec(ENTRY, { rax: 39n, cr3: 0x9999000n }))?.process, undefined);
+    assert.equal(other.unattributed, 1);
   });
 
   it('counts dumps at addresses that are not probes', () => {

@@ -25,6 +25,8 @@ const EXEC_SYSCALLS = new Set([59, 322]);
 const PRCTL = 157;
 const PR_SET_NAME = 15n;
 const SYSCALL_TABLE = SyscallTable.for('x86-64');
+/** CR3 values not found in the task list, remembered so each is walked once. */
+const MAX_UNKNOWN_CR3 = 1024;
 
 interface VcpuState {
   task: bigint | undefined;
@@ -55,6 +57,7 @@ export class TcgEventDecoder {
   readonly #tasks: TaskReader | undefined;
   readonly #switchEvents: boolean;
   readonly #vcpus = new Map<number, VcpuState>();
+  readonly #unknownCr3 = new Set<bigint>();
   #unattributed = 0;
   #unknownPc = 0;
 
@@ -100,6 +103,7 @@ export class TcgEventDecoder {
       state.process = this.#tasks.read(state.task, registers.cr3) ?? state.process;
       state.stale = false;
     }
+    if (state.process === undefined) this.#identify(state, registers.cr3);
     const process = state.process;
     if (process === undefined) this.#unattributed += 1;
     if (EXEC_SYSCALLS.has(nr) || (nr === PRCTL && registers.rdi === PR_SET_NAME)) {
@@ -124,6 +128,22 @@ export class TcgEventDecoder {
         registers.r9,
       ],
     };
+  }
+
+  /**
+   * Before the first context switch on a vCPU the current task is unknown: find it by its page
+   * tables (CR3 = `mm->pgd` at syscall entry) in the task list, once per CR3.
+   */
+  #identify(state: VcpuState, cr3: bigint): void {
+    const tasks = this.#tasks;
+    if (tasks?.findByCr3 === undefined || this.#unknownCr3.has(cr3)) return;
+    const found = tasks.findByCr3(cr3);
+    if (found === undefined) {
+      if (this.#unknownCr3.size < MAX_UNKNOWN_CR3) this.#unknownCr3.add(cr3);
+      return;
+    }
+    state.task = found.task;
+    state.process = found.process;
   }
 
   #contextSwitch(record: TcgExecRecord): GuestEvent | undefined {

@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
 `;
 
 const artifacts = await ensureLabBuilt();
-const addresses = await probeLabAddresses((options) => startLabVm(options));
+const { probes: addresses, initTask } = await probeLabAddresses((options) => startLabVm(options));
 const layout = labTaskLayout(artifacts.vmlinux);
 const program = await compileStatic('sysloop', LOOP_SOURCE);
 try {
@@ -91,7 +91,7 @@ try {
         vm: 'lab',
         monitor: await vm.qmp(),
         addresses,
-        tasks: RamTaskReader.open(vm.ramPath, layout),
+        tasks: RamTaskReader.open(vm.ramPath, layout, { initTask }),
       });
       await sensor.start();
       let syscalls = 0;

@@ -41,7 +41,9 @@ describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
 
   before(async () => {
     const artifacts = await ensureLabBuilt();
-    const addresses = await probeLabAddresses((options) => startLabVm(options));
+    const { probes: addresses, initTask } = await probeLabAddresses((options) =>
+      startLabVm(options),
+    );
     const layout = labTaskLayout(artifacts.vmlinux);
     program = await compileStatic('sysprobe', PROBE_SOURCE);
     vm = await startLabVm({
@@ -54,7 +56,7 @@ describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
       vm: 'lab',
       monitor: await vm.qmp(),
       addresses,
-      tasks: RamTaskReader.open(vm.ramPath, layout),
+      tasks: RamTaskReader.open(vm.ramPath, layout, { initTask }),
       io: true,
     });
     await sensor.start();
@@ -97,6 +99,7 @@ describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
     const stats = sensor.stats();
     assert.equal(stats.dropped, 0);
     assert.equal(stats.malformed, 0);
+    assert.equal(stats.unattributed, 0);
     assert.equal(stats.delivered, stats.seen);
     assert.ok(events.some((event) => event.type === 'context-switch'));
     assert.ok(
