@@ -222,7 +222,7 @@ async function openTaskReader(
   // The lab's init_task (cached by the probing boot) lets syscalls before the first context
   // switch be attributed by CR3.
   const initTask = source === 'lab' ? (await labSensorAddresses()).initTask : undefined;
-  return RamTaskReader.open(ramPath, taskLayoutFromVmlinux(kernel), {
+  return RamTaskReader.open(ramPath, await taskLayoutFromVmlinux(kernel), {
     ...(initTask === undefined ? {} : { initTask }),
   });
 }

@@ -190,8 +190,9 @@ export class EvidenceLocker {
         reason,
         host: this.#host,
         at: record.finishedAt,
+        // No case id or VM name here: the signed log travels in pseudonymised bundles too, and
+        // the identity document (withheld there) is committed to by its hash instead.
         details: {
-          caseId,
           method: record.method,
           startedAt: record.startedAt,
           finishedAt: record.finishedAt,

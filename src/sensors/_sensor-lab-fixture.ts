@@ -57,7 +57,7 @@ export async function probeLabAddresses(start: StartFixtureVm): Promise<LabAddre
 }
 
 /** `task_struct` offsets of the lab kernel from its BTF (through the symbols folder's ISF). */
-export function labTaskLayout(vmlinuxPath: string): TaskLayout {
+export function labTaskLayout(vmlinuxPath: string): Promise<TaskLayout> {
   return taskLayoutFromVmlinux(vmlinuxPath);
 }
 

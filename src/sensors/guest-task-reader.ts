@@ -8,7 +8,7 @@ import {
   type PhysicalLayer,
 } from '../layers/index.js';
 import type { GuestProcess } from '../events/index.js';
-import { SymbolTable, buildIsf, readVmlinuxBtf } from '../symbols/index.js';
+import { SymbolTable, buildIsf, loadVmlinuxBtf } from '../symbols/index.js';
 
 /** Byte offsets of the kernel struct members a sensor reads (from BTF, never hand-written). */
 export interface TaskLayout {
@@ -58,11 +58,11 @@ export function taskLayoutFromSymbols(table: SymbolTable): TaskLayout {
  * @example
  * ```ts
  * import { taskLayoutFromVmlinux } from './guest-task-reader.js';
- * taskLayoutFromVmlinux('.vmsight/lab/guest-6.1.0-56-amd64-…/vmlinux').comm; // 2976
+ * (await taskLayoutFromVmlinux('.vmsight/lab/guest-6.1.0-56-amd64-…/vmlinux')).comm; // 2976
  * ```
  */
-export function taskLayoutFromVmlinux(vmlinuxPath: string): TaskLayout {
-  const isf = buildIsf({ btf: readVmlinuxBtf(vmlinuxPath), symbols: [], slide: 0n });
+export async function taskLayoutFromVmlinux(vmlinuxPath: string): Promise<TaskLayout> {
+  const isf = buildIsf({ btf: await loadVmlinuxBtf(vmlinuxPath), symbols: [], slide: 0n });
   return taskLayoutFromSymbols(new SymbolTable(isf));
 }
 

@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
 
 const artifacts = await ensureLabBuilt();
 const { probes: addresses, initTask } = await probeLabAddresses((options) => startLabVm(options));
-const layout = labTaskLayout(artifacts.vmlinux);
+const layout = await labTaskLayout(artifacts.vmlinux);
 const program = await compileStatic('sysloop', LOOP_SOURCE);
 try {
   for (const kind of ['getppid', 'rw']) {

@@ -44,7 +44,7 @@ describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
     const { probes: addresses, initTask } = await probeLabAddresses((options) =>
       startLabVm(options),
     );
-    const layout = labTaskLayout(artifacts.vmlinux);
+    const layout = await labTaskLayout(artifacts.vmlinux);
     program = await compileStatic('sysprobe', PROBE_SOURCE);
     vm = await startLabVm({
       // The host switches the sensor on when it sees SYSPROBE-INSTALLED; the sleep gives it time.

@@ -8,6 +8,7 @@ import { createLogFifo, type LogFifo } from './log-fifo.js';
 import { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
 import { TcgEventDecoder, type TcgProbeAddresses } from './tcg-event-decoder.js';
 import { TcgLogParser, isTcgLogLineNeeded } from './tcg-log-parser.js';
+import type { TcgLogRecord } from './tcg-log-record.js';
 
 /** The part of `QmpClient` the sensor uses (tests pass a fake). */
 export interface SensorMonitor {
@@ -181,6 +182,18 @@ export class TcgSensor implements Sensor {
     }
   }
 
+  /** Decodes one record and queues its event; a promise when the queue asks the reader to wait. */
+  #deliver(record: TcgLogRecord): Promise<void> | undefined {
+    const event = record.kind === 'exec' ? this.#exec.decode(record) : this.#io.decode(record);
+    if (event === undefined) return undefined;
+    this.#seen += 1;
+    if (this.#draining) {
+      this.#queue.offer(event);
+      return undefined;
+    }
+    return this.#queue.push(event);
+  }
+
   async #run(chunks: AsyncIterable<Buffer>): Promise<void> {
     const batches = splitLineBatches(chunks, {
       maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
@@ -191,27 +204,14 @@ export class TcgSensor implements Sensor {
       for await (const batch of batches) {
         for (const line of batch) {
           for (const record of this.#parser.push(line.text)) {
-            const event =
-              record.kind === 'exec' ? this.#exec.decode(record) : this.#io.decode(record);
-            if (event === undefined) continue;
-            this.#seen += 1;
-            if (this.#draining) {
-              this.#queue.offer(event);
-              continue;
-            }
-            const wait = this.#queue.push(event);
+            const wait = this.#deliver(record);
             if (wait !== undefined) await wait;
           }
         }
       }
       for (const record of this.#parser.end()) {
-        if (record.kind === 'exec') {
-          const event = this.#exec.decode(record);
-          if (event !== undefined) {
-            this.#seen += 1;
-            this.#queue.offer(event);
-          }
-        }
+        const wait = this.#deliver(record);
+        if (wait !== undefined) await wait;
       }
       this.#queue.close();
     } catch (error) {

@@ -31,10 +31,5 @@ export {
   type IsfSourceInfo,
 } from './isf-types.js';
 export { SymbolTable, type ResolvedMember } from './symbol-table.js';
-export {
-  loadVmlinuxBanners,
-  loadVmlinuxBtf,
-  readVmlinuxBanners,
-  readVmlinuxBtf,
-} from './vmlinux-file.js';
+export { loadVmlinuxBanners, loadVmlinuxBtf } from './vmlinux-file.js';
 export type { IntrospectionWarning } from './introspection-warning.js';

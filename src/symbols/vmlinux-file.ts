@@ -1,6 +1,5 @@
 import { VmsightError } from '../core/index.js';
 import { readElfSection } from '../layers/index.js';
-import { readElfSectionSync } from './_elf-sections.js';
 import { parseBtf, type BtfLimits } from './btf-parser.js';
 import type { BtfGraph } from './btf-types.js';
 
@@ -29,40 +28,13 @@ export async function loadVmlinuxBtf(path: string, limits: BtfLimits = {}): Prom
   return parseBtf(blob, limits);
 }
 
-/** Candidate `linux_banner` strings of a vmlinux; see {@link readVmlinuxBanners}. */
-export async function loadVmlinuxBanners(path: string): Promise<string[]> {
-  const rodata = await readElfSection(path, '.rodata', MAX_SECTION_BYTES);
-  return rodata === undefined ? [] : findBanners(rodata);
-}
-
-/**
- * Synchronous {@link loadVmlinuxBtf}, kept for `src/sensors/guest-task-reader.ts`; it reads through
- * `_elf-sections.ts`, which goes away once that caller moves to the async form.
- *
- * @example
- * ```ts
- * import { readVmlinuxBtf } from './vmlinux-file.js';
- * const btf = readVmlinuxBtf('.vmsight/lab/guest-…/vmlinux');
- * btf.types.length; // 100,751 on Debian 6.1.0-56
- * ```
- */
-export function readVmlinuxBtf(path: string, limits: BtfLimits = {}): BtfGraph {
-  const blob = readElfSectionSync(path, '.BTF', MAX_SECTION_BYTES);
-  if (blob === undefined) {
-    throw new VmsightError('NOT_FOUND', `Kernel "${path}" has no .BTF section`, {
-      details: { path },
-    });
-  }
-  return parseBtf(blob, limits);
-}
-
 /**
  * Candidate `linux_banner` strings of a vmlinux (init/version.c: "Linux version …\n"), found in
  * `.rodata` (a Debian 6.1 image holds more than one, with and without the build number). Used to
  * check that a vmlinux matches the kernel in guest memory.
  */
-export function readVmlinuxBanners(path: string): string[] {
-  const rodata = readElfSectionSync(path, '.rodata', MAX_SECTION_BYTES);
+export async function loadVmlinuxBanners(path: string): Promise<string[]> {
+  const rodata = await readElfSection(path, '.rodata', MAX_SECTION_BYTES);
   return rodata === undefined ? [] : findBanners(rodata);
 }
 
