@@ -126,6 +126,15 @@ void describe('crash safety: kill -9 during acquisition', { timeout: 600_000 }, 
       assert.equal((await qmp.execute('query-status')).status, 'running');
       await qmp.close();
 
+      // The FIFO guardian (fifo-guardian.ts) saw its parent die and left.
+      for (let i = 0; i < 100 && spawnSync('pgrep', ['-f', fifoTmp]).status === 0; i++)
+        await sleep(20);
+      assert.notEqual(
+        spawnSync('pgrep', ['-f', fifoTmp]).status,
+        0,
+        'a FIFO guardian outlived its parent',
+      );
+
       const list = vmsight('evidence', 'list', '--home', home, '--json');
       assert.equal(list.status, 0, list.stderr);
       const listed = JSON.parse(list.stdout) as { id: string; status: string; failure?: string }[];

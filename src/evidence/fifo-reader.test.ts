@@ -2,14 +2,15 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { guardFifo } from './fifo-guardian.js';
 import { readFifo } from './fifo-reader.js';
 import { ChunkCoalescer } from './hashing-compressor.js';
 import { scratchDir } from './_test-support.js';
 
-void describe('readFifo and ChunkCoalescer', () => {
+void describe('readFifo, guardFifo and ChunkCoalescer', () => {
   const scratch = scratchDir('fifo');
   after(() => scratch.remove());
 
@@ -31,6 +32,20 @@ void describe('readFifo and ChunkCoalescer', () => {
     assert.equal(await exited, 0);
     assert.equal(bytes, data.length);
     assert.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'));
+  });
+
+  void it('guards a FIFO so that a writer can open it, until released', async () => {
+    const fifo = join(scratch.path, 'guarded');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const openWriter = (): void =>
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    // Without a reader, a non-blocking open for writing fails with ENXIO (fifo(7)); a blocking
+    // one, as QEMU's, would hang.
+    assert.throws(openWriter, { code: 'ENXIO' });
+    const guard = await guardFifo(fifo);
+    openWriter();
+    await guard.release();
+    assert.throws(openWriter, { code: 'ENXIO' });
   });
 
   void it('coalesces byte-sized chunks into chunks of at least the given size', async () => {

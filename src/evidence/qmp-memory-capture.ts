@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { QmpClient, QmpDumpQueryResult, QmpEvent } from '../connectors/index.js';
 import { VmsightError } from '../core/index.js';
 import { isProcessAlive } from './blob-store.js';
+import { guardFifo } from './fifo-guardian.js';
 import { readFifo } from './fifo-reader.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './canonical-json.js';
 import type { CaptureRecord, ImageSink } from './evidence-locker.js';
@@ -169,6 +170,7 @@ export function qmpMemoryCapture(
     await mkdir(options.fifoParent, { recursive: true, mode: 0o700 });
     const dir = await mkdtemp(join(options.fifoParent, `dump-${process.pid}-`));
     const events = qmp.events();
+    let releaseGuard: (() => Promise<void>) | undefined;
     try {
       const config = await queryAll(qmp, CONFIG_QUERIES);
       const identity = await queryAll(qmp, IDENTITY_QUERIES);
@@ -181,8 +183,12 @@ export function qmpMemoryCapture(
       } catch (error) {
         throw new VmsightError('IO_ERROR', `Cannot create FIFO "${fifo}"`, { cause: error });
       }
-      // Opening a FIFO for reading blocks until QEMU opens it for writing (fifo(7)), and QEMU's
-      // open blocks until we read: so the read side is opened first, in the background.
+      // QEMU's open of the FIFO must never block (fifo-guardian.ts), so a reader exists before
+      // the dump command is sent, and outlives this process only as long as it needs to.
+      const guard = await guardFifo(fifo);
+      releaseGuard = () => guard.release();
+      // Opening a FIFO for reading blocks until QEMU opens it for writing (fifo(7)): in the
+      // background, through the sink.
       const stored = sink(readFifo(fifo), typeof baseMemory === 'number' ? baseMemory : undefined);
       try {
         await qmp.execute(
@@ -225,6 +231,7 @@ export function qmpMemoryCapture(
         finishedAt,
       };
     } finally {
+      await releaseGuard?.();
       await events.return?.();
       if (pausedByUs) await qmp.execute('cont', {}, { timeoutMs: 10_000 }).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
