@@ -26,7 +26,7 @@ vmsight ps --vm quickstart --pause --tree
 dataset="${VMSIGHT_ADFA_LD:-../shared/datasets/adfa-ld}"
 if [ -d "$dataset/Training_Data_Master" ]; then
   echo "== system-call anomaly detection on ADFA-LD ($dataset)"
-  vmsight eval --dataset adfa-ld "$dataset" --model all --plot roc.svg
+  vmsight eval --dataset adfa-ld "$dataset" --model all --plot .vmsight/quickstart-roc.svg
 else
   echo "quickstart: ADFA-LD not found at $dataset (set VMSIGHT_ADFA_LD); skipping the evaluation" >&2
 fi
