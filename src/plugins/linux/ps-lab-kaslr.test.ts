@@ -1,60 +1,29 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureLabBuilt, startLabVm, type LabVm } from '../../lab/index.js';
 import { REFERENCE_ISF, REFERENCE_ISF_MISSING } from '../../symbols/internal.js';
-import { openElfCore, openRawLayer, type ElfCore, type PhysicalLayer } from '../../layers/index.js';
+import type { ElfCore } from '../../layers/index.js';
 import {
-  openKernelProfile,
   openKernelProfileFromIdt,
   slideFromIdtGate,
   type KernelProfile,
 } from '../../profiles/index.js';
-import {
-  PS_WORKLOAD,
-  assertMatchesGuest,
-  parseGuestListing,
-  plain,
-  psaux,
-  type GuestProcess,
-} from './_lab-ps-support.js';
+import { assertMatchesGuest, plain, psaux, type GuestProcess } from './_lab-ps-support.js';
+import { startPausedPsGuest, type PausedPsGuest } from './internal-test/paused-ps-guest.js';
 
 void describe('psaux on a KASLR guest with 5-level paging', { timeout: 600_000 }, () => {
-  let vm: LabVm | undefined;
-  let dir = '';
   let guest = new Map<number, GuestProcess>();
-  let liveLayer: PhysicalLayer | undefined;
   let core: ElfCore | undefined;
   let live: KernelProfile;
   let fromDump: KernelProfile;
 
+  let fixture: PausedPsGuest | undefined;
+
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vmsight-ps-kaslr-'));
-    const vmlinux = (await ensureLabBuilt()).vmlinux;
-    vm = await startLabVm({ workload: PS_WORKLOAD, kaslr: true, la57: true });
-    await vm.waitForSerial(/^PS-END/m, 180_000);
-    const qmp = await vm.qmp();
-    await qmp.execute('stop');
-    guest = parseGuestListing(readFileSync(vm.serialPath, 'utf8'));
-    liveLayer = openRawLayer(vm.ramPath, { cache: false, ram: true });
-    live = await openKernelProfile(liveLayer, { kernel: vmlinux });
-    const dump = join(dir, 'guest.elf');
-    await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${dump}` });
-    core = openElfCore(dump);
-    fromDump = await openKernelProfile(core.layer, {
-      vmcoreinfo: core.vmcoreinfo,
-      kernel: vmlinux,
-    });
+    fixture = await startPausedPsGuest({ kaslr: true, la57: true });
+    ({ guest, core, live, fromDump } = fixture);
   });
 
-  after(async () => {
-    liveLayer?.close();
-    core?.close();
-    await vm?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture?.close());
 
   void it('finds the slide and 5-level paging, live and from the dump', () => {
     assert.notEqual(live.slide, 0n);

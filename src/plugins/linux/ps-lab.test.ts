@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isVmsightError } from '../../core/index.js';
-import { ensureLabBuilt, startLabVm, type LabVm } from '../../lab/index.js';
-import { openElfCore, openRawLayer, type ElfCore, type PhysicalLayer } from '../../layers/index.js';
+import type { LabVm } from '../../lab/index.js';
+import type { ElfCore, PhysicalLayer } from '../../layers/index.js';
 import { openKernelProfile, type KernelProfile } from '../../profiles/index.js';
 import {
   readIsfFile,
@@ -16,9 +15,7 @@ import {
 import { REFERENCE_ISF, REFERENCE_ISF_MISSING } from '../../symbols/internal.js';
 import {
   PatchedLayer,
-  PS_WORKLOAD,
   assertMatchesGuest,
-  parseGuestListing,
   parseGuestModules,
   plain,
   psaux,
@@ -28,6 +25,7 @@ import { lsmodPlugin } from './lsmod.js';
 import { pslistPlugin } from './pslist.js';
 import { psxviewPlugin } from './psxview.js';
 import { pstreePlugin } from './pstree.js';
+import { startPausedPsGuest, type PausedPsGuest } from './internal-test/paused-ps-guest.js';
 
 const SAMPLE_SYMBOLS = [
   'init_task',
@@ -49,36 +47,18 @@ void describe(
     let dir = '';
     let vmlinux = '';
     let guest = new Map<number, GuestProcess>();
-    let liveLayer: PhysicalLayer | undefined;
     let core: ElfCore | undefined;
     let live: KernelProfile;
     let fromDump: KernelProfile;
 
+    let fixture: PausedPsGuest | undefined;
+
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'vmsight-ps-'));
-      vmlinux = (await ensureLabBuilt()).vmlinux;
-      vm = await startLabVm({ workload: PS_WORKLOAD });
-      await vm.waitForSerial(/^PS-END/m, 120_000);
-      const qmp = await vm.qmp();
-      await qmp.execute('stop'); // one paused moment for the live read and the dump
-      guest = parseGuestListing(readFileSync(vm.serialPath, 'utf8'));
-      liveLayer = openRawLayer(vm.ramPath, { cache: false, ram: true });
-      live = await openKernelProfile(liveLayer, { candidateKernels: [vmlinux] });
-      const dump = join(dir, 'guest.elf');
-      await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${dump}` });
-      core = openElfCore(dump);
-      fromDump = await openKernelProfile(core.layer, {
-        vmcoreinfo: core.vmcoreinfo,
-        kernel: vmlinux,
-      });
+      fixture = await startPausedPsGuest({ identifyKernel: true });
+      ({ vm, dir, vmlinux, guest, core, live, fromDump } = fixture);
     });
 
-    after(async () => {
-      liveLayer?.close();
-      core?.close();
-      await vm?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => fixture?.close());
 
     void it('identifies the kernel from memory alone (VMCOREINFO found by scanning live RAM)', () => {
       assert.match(live.banner, /^Linux version 6\.1\.0-56-amd64 /);
