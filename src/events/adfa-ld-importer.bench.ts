@@ -1,12 +1,11 @@
 // Load time of the whole ADFA-LD dataset (5,951 files, 2.7 M calls) through readAdfaLd. Prints
 // figures only; benchmarks never pass or fail on the clock. Run: npm run bench -- events
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { readAdfaLd } from './adfa-ld-importer.js';
+import { adfaLdDataset } from './internal-test/test-support.js';
 
-const root = process.env['VMSIGHT_ADFA_LD'] ?? resolve('..', 'shared', 'datasets', 'adfa-ld');
-if (!existsSync(root)) {
-  console.log(`skipped: ADFA-LD not found at ${root} (set VMSIGHT_ADFA_LD)`);
+const { root, skip } = adfaLdDataset();
+if (skip !== false) {
+  console.log(`skipped: ${skip}`);
 } else {
   for (const concurrency of [1, 16]) {
     const started = performance.now();

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import {
   cpSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -12,13 +11,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { adfaLdDataset } from '../../app/internal.js';
 import { runVmsight } from '../internal-test/run-cli.js';
 
 const STRACE_FIXTURE = 'strace-f-tt-T.txt';
-const ADFA_LD = resolve(process.env['VMSIGHT_ADFA_LD'] ?? '../shared/datasets/adfa-ld');
-const missing = existsSync(join(ADFA_LD, 'Training_Data_Master'))
-  ? false
-  : `ADFA-LD not found at ${ADFA_LD} (set VMSIGHT_ADFA_LD)`;
+const { root: ADFA_LD, skip: missing } = adfaLdDataset();
 
 /**
  * A small copy of ADFA-LD with its real folder layout and real traces (every 8th training and

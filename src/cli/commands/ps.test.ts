@@ -1,15 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLabBuilt, startLabVm, type LabVm } from '../../lab/index.js';
+import { runVmsight, type CliResult } from '../internal-test/run-cli.js';
 
-function vmsight(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['bin/vmsight.js', ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const vmsight = (...args: string[]): CliResult => runVmsight(args);
 
 interface JsonRow {
   pid: number;

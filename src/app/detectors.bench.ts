@@ -3,20 +3,31 @@
  * training traces, scoring the 5,118 validation and attack traces, 2.44 million calls). Prints
  * figures only: benchmarks never pass or fail on the clock.
  *
- *   npm run bench -- detectors        (or: node --import tsx src/detectors/detectors.bench.ts)
+ * It lives in `app` because it reads the dataset through the events importer, as `vmsight eval` does.
+ *
+ *   npm run bench -- detectors        (or: node --import tsx src/app/detectors.bench.ts)
  */
-import { adfaLdRoot, loadAdfaLd } from './_adfa-ld-files.js';
-import type { TrainedModel } from './detector.js';
-import { EnsembleModel } from './ensemble.js';
-import { MarkovModel } from './markov.js';
-import { trainMarkov } from './markov-order.js';
-import { StideModel } from './stide.js';
-import { TStideModel } from './tstide.js';
+import {
+  EnsembleModel,
+  MarkovModel,
+  StideModel,
+  TStideModel,
+  trainMarkov,
+  type TrainedModel,
+} from '../detectors/index.js';
+import { adfaLdDataset } from '../events/internal.js';
+import { loadTraces } from './trace-loading.js';
 
-const data = loadAdfaLd();
-if (data === undefined) {
-  console.log(`ADFA-LD not found at ${adfaLdRoot()} (set VMSIGHT_ADFA_LD): skipping`);
+const dataset = adfaLdDataset();
+if (dataset.skip !== false) {
+  console.log(`${dataset.skip}: skipping`);
 } else {
+  const traces = await loadTraces('adfa', dataset.root);
+  const data = {
+    training: traces.filter((trace) => trace.label?.split === 'training').map((t) => t.calls),
+    validation: traces.filter((trace) => trace.label?.split === 'validation').map((t) => t.calls),
+    attack: traces.filter((trace) => trace.label?.kind === 'attack').map((t) => t.calls),
+  };
   const scored = [...data.validation, ...data.attack];
   const calls = scored.reduce((sum, trace) => sum + trace.length, 0);
   const trainingCalls = data.training.reduce((sum, trace) => sum + trace.length, 0);
