@@ -16,8 +16,8 @@ export type {
 } from './tcg-log-record.js';
 export {
   TcgLogParser,
-  isTcgLogLineNeeded,
   parseTcgLog,
+  type TcgLogParserOptions,
   type TcgLogParserStats,
 } from './tcg-log-parser.js';
 export { IO_TRACE_EVENTS, IoTraceDecoder, type IoTraceDecoderOptions } from './io-trace-decoder.js';

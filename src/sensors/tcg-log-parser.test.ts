@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { splitLineBatches, splitLines } from '../core/index.js';
+import { VmsightError } from '../core/index.js';
 import { OTHER_LINES, SWITCH_TO_DUMP, SYSCALL_DUMP } from './_tcg-log-fixture.js';
-import { TcgLogParser, isTcgLogLineNeeded, parseTcgLog } from './tcg-log-parser.js';
+import { TcgLogParser, parseTcgLog } from './tcg-log-parser.js';
 import type { TcgLogRecord } from './tcg-log-record.js';
 
 const LOG = `${SWITCH_TO_DUMP}${OTHER_LINES}${SYSCALL_DUMP}`;
@@ -70,22 +70,35 @@ describe('TcgLogParser', () => {
   it('gives the same records when the log arrives one byte at a time', async () => {
     const expected = parseAll(LOG).records;
     const got: TcgLogRecord[] = [];
-    for await (const record of parseTcgLog(splitLines(byteAtATime(LOG)))) got.push(record);
+    for await (const record of parseTcgLog(byteAtATime(LOG))) got.push(record);
     assert.deepEqual(got, expected);
   });
 
-  it('gives the same records when only the lines it needs are decoded', async () => {
+  it('gives the same records for every way of cutting the log into chunks, CRLF included', () => {
     const expected = parseAll(LOG).records;
-    const parser = new TcgLogParser();
-    const got: TcgLogRecord[] = [];
-    for await (const batch of splitLineBatches(byteAtATime(LOG), {
-      keepLine: isTcgLogLineNeeded,
-    })) {
-      for (const line of batch) got.push(...parser.push(line.text));
+    const bytes = Buffer.from(LOG.replaceAll('\n', '\r\n'));
+    for (const size of [1, 7, 64, 333, 4096]) {
+      const parser = new TcgLogParser();
+      const got: TcgLogRecord[] = [];
+      for (let at = 0; at < bytes.length; at += size) {
+        got.push(...parser.pushChunk(bytes.subarray(at, at + size)));
+      }
+      got.push(...parser.end());
+      assert.deepEqual(got, expected, `chunks of ${size} bytes`);
+      assert.equal(parser.stats.malformed, 0);
     }
-    got.push(...parser.end());
-    assert.deepEqual(got, expected);
-    assert.equal(parser.stats.malformed, 0);
+  });
+
+  it('refuses a line longer than the limit, naming the log and the line', () => {
+    const parser = new TcgLogParser({ maxLineBytes: 100, source: 'test log' });
+    parser.pushChunk(Buffer.from('virtio_queue_notify vdev 0x1 n 0\n'));
+    assert.throws(
+      () => parser.pushChunk(Buffer.alloc(101, 0x41)),
+      (error: unknown) =>
+        error instanceof VmsightError &&
+        error.code === 'LIMIT_EXCEEDED' &&
+        /test log line 2/.test(error.message),
+    );
   });
 
   it('counts a dump cut short by the next Trace line as malformed and keeps going', () => {

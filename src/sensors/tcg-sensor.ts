@@ -1,4 +1,4 @@
-import { VmsightError, hex, splitLineBatches, type Logger } from '../core/index.js';
+import { VmsightError, hex, type Logger } from '../core/index.js';
 import type { GuestEvent } from '../events/index.js';
 import { BoundedEventQueue } from './bounded-event-queue.js';
 import type { TaskReader } from './guest-task-reader.js';
@@ -7,7 +7,7 @@ import { FifoReader } from './fifo-reader.js';
 import { createLogFifo, type LogFifo } from './log-fifo.js';
 import { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
 import { TcgEventDecoder, type TcgProbeAddresses } from './tcg-event-decoder.js';
-import { TcgLogParser, isTcgLogLineNeeded } from './tcg-log-parser.js';
+import { TcgLogParser } from './tcg-log-parser.js';
 import type { TcgLogRecord } from './tcg-log-record.js';
 
 /** The part of `QmpClient` the sensor uses (tests pass a fake). */
@@ -85,7 +85,7 @@ export class TcgSensor implements Sensor {
   readonly kind = 'tcg';
   readonly #options: TcgSensorOptions;
   readonly #queue: BoundedEventQueue<GuestEvent>;
-  readonly #parser = new TcgLogParser();
+  readonly #parser: TcgLogParser;
   readonly #exec: TcgEventDecoder;
   readonly #io: IoTraceDecoder;
   #fifo: LogFifo | undefined;
@@ -107,6 +107,10 @@ export class TcgSensor implements Sensor {
       ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
     });
     this.#io = new IoTraceDecoder({ vm: options.vm });
+    this.#parser = new TcgLogParser({
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      source: 'QEMU log',
+    });
   }
 
   async start(): Promise<void> {
@@ -195,18 +199,11 @@ export class TcgSensor implements Sensor {
   }
 
   async #run(chunks: AsyncIterable<Buffer>): Promise<void> {
-    const batches = splitLineBatches(chunks, {
-      maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      source: 'QEMU log',
-      keepLine: isTcgLogLineNeeded,
-    });
     try {
-      for await (const batch of batches) {
-        for (const line of batch) {
-          for (const record of this.#parser.push(line.text)) {
-            const wait = this.#deliver(record);
-            if (wait !== undefined) await wait;
-          }
+      for await (const chunk of chunks) {
+        for (const record of this.#parser.pushChunk(chunk)) {
+          const wait = this.#deliver(record);
+          if (wait !== undefined) await wait;
         }
       }
       for (const record of this.#parser.end()) {
