@@ -5,14 +5,20 @@ import { VmsightError, type ProgressListener } from '../core/index.js';
 import {
   BlobStore,
   EvidenceLocker,
+  collectUnreferencedBlobs,
+  type CollectResult,
   KeyStore,
   SqliteEvidenceStore,
   formatPublicIdentity,
   keyFingerprint,
+  parseExpectedSender,
   parseRecipientKey,
   qmpMemoryCapture,
   removeStaleFifos,
+  removeStaleImages,
+  shmMemoryCapture,
   type EvidenceItem,
+  type ExpectedSender,
   type ExportResult,
   type ImportResult,
   type ItemDetails,
@@ -35,6 +41,8 @@ export interface EvidencePaths {
   readonly database: string;
   readonly blobs: string;
   readonly tmp: string;
+  /** Decompressed images while `analyze` runs (removed after, and at open after a crash). */
+  readonly work: string;
 }
 
 /** The files of one party's evidence store and key store. */
@@ -48,6 +56,7 @@ export function evidencePaths(options: EvidenceHomeOption = {}): EvidencePaths {
     database: join(evidence, 'evidence.db'),
     blobs: join(evidence, 'blobs'),
     tmp: join(evidence, 'tmp'),
+    work: join(evidence, 'work'),
   };
 }
 
@@ -90,7 +99,7 @@ export async function showKeys(options: EvidenceHomeOption = {}): Promise<KeysSu
  * Opens this party's locker (keys, database, blobs), recovering from crashed runs first, runs
  * `action`, and closes the database whatever happens.
  */
-async function withLocker<T>(
+export async function withLocker<T>(
   options: EvidenceHomeOption,
   action: (locker: EvidenceLocker, paths: EvidencePaths) => Promise<T>,
 ): Promise<T> {
@@ -107,10 +116,21 @@ async function withLocker<T>(
     });
     await locker.recover();
     await removeStaleFifos(paths.tmp);
+    await removeStaleImages(paths.work);
     return await action(locker, paths);
   } finally {
     store.close();
   }
+}
+
+function requireRamPath(vm: { readonly name: string; readonly ramPath?: string }): string {
+  if (vm.ramPath === undefined) {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      `VM "${vm.name}" has no shared memory file: register it with "vmsight vm add --ram FILE" or acquire with --from qmp`,
+    );
+  }
+  return vm.ramPath;
 }
 
 export interface AcquireEvidenceOptions extends EvidenceHomeOption {
@@ -118,12 +138,23 @@ export interface AcquireEvidenceOptions extends EvidenceHomeOption {
   readonly caseId?: string;
   readonly reason?: string;
   readonly pause?: boolean;
+  /**
+   * `qmp` (default): QMP dump-guest-memory into a FIFO. `shm`: read the shared memory backend
+   * file (the guest is paused throughout; needs a VM registered with --ram or a lab VM).
+   */
+  readonly from?: 'qmp' | 'shm';
   readonly onProgress?: ProgressListener;
 }
 
-/** `vmsight evidence acquire --vm NAME`. */
+/** `vmsight evidence acquire --vm NAME [--from qmp|shm]`. */
 export async function acquireEvidence(options: AcquireEvidenceOptions): Promise<EvidenceItem> {
   const vm = await resolveVm(options.vm);
+  const identity = {
+    source: vm.source,
+    qmpSocket: vm.qmpSocket,
+    ...(vm.pid === undefined ? {} : { qemuPid: vm.pid }),
+  };
+  if (options.from === 'shm') requireRamPath(vm);
   return withLocker(options, async (locker, paths) => {
     const qmp = await QmpClient.connect(vm.qmpSocket);
     try {
@@ -132,17 +163,16 @@ export async function acquireEvidence(options: AcquireEvidenceOptions): Promise<
         ...(options.caseId === undefined ? {} : { caseId: options.caseId }),
         ...(options.reason === undefined ? {} : { reason: options.reason }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-        capture: qmpMemoryCapture({
-          qmp,
-          vmName: vm.name,
-          pause: options.pause === true,
-          fifoParent: paths.tmp,
-          identity: {
-            source: vm.source,
-            qmpSocket: vm.qmpSocket,
-            ...(vm.pid === undefined ? {} : { qemuPid: vm.pid }),
-          },
-        }),
+        capture:
+          options.from === 'shm'
+            ? shmMemoryCapture({ qmp, vmName: vm.name, ramPath: requireRamPath(vm), identity })
+            : qmpMemoryCapture({
+                qmp,
+                vmName: vm.name,
+                pause: options.pause === true,
+                fifoParent: paths.tmp,
+                identity,
+              }),
       });
     } finally {
       await qmp.close();
@@ -180,20 +210,40 @@ export function verifyEvidence(
   );
 }
 
-/** `--to`: a bare `x25519:KEY`, or a file holding `vmsight keys show --public` output. */
-async function readRecipient(to: string): Promise<string> {
-  if (to.startsWith('x25519:')) return parseRecipientKey(to);
+/**
+ * A key argument: the key itself when `literal` says so, else a file holding it (typically
+ * `vmsight keys show --public` output); `what` and `forms` word the error for a missing file.
+ */
+async function readKeyArgument<T>(
+  argument: string,
+  literal: boolean,
+  parse: (text: string) => T,
+  what: string,
+  forms: string,
+): Promise<T> {
+  if (literal) return parse(argument);
   let text: string;
   try {
-    text = await readFile(to, 'utf8');
+    text = await readFile(argument, 'utf8');
   } catch (error) {
     throw new VmsightError(
       'NOT_FOUND',
-      `Cannot read the analyst's public key "${to}": give "x25519:KEY" or a file from "vmsight keys show --public"`,
+      `Cannot read ${what} "${argument}": give ${forms} or a file from "vmsight keys show --public"`,
       { cause: error },
     );
   }
-  return parseRecipientKey(text);
+  return parse(text);
+}
+
+/** `--to`: a bare `x25519:KEY`, or a file holding `vmsight keys show --public` output. */
+function readRecipient(to: string): Promise<string> {
+  return readKeyArgument(
+    to,
+    to.startsWith('x25519:'),
+    parseRecipientKey,
+    "the analyst's public key",
+    '"x25519:KEY"',
+  );
 }
 
 export interface ExportEvidenceOptions extends EvidenceHomeOption {
@@ -221,18 +271,45 @@ export async function exportEvidence(
   );
 }
 
-/** `vmsight evidence import bundle.vmsb` (the analyst's side). */
-export function importEvidence(
+/** `--expect-sender`: `ed25519:KEY`, a fingerprint, or a file from `vmsight keys show --public`. */
+function readExpectedSender(text: string): Promise<ExpectedSender> {
+  return readKeyArgument(
+    text,
+    text.startsWith('ed25519:') || /^[0-9a-f]{32}$/.test(text),
+    parseExpectedSender,
+    'the expected sender',
+    '"ed25519:KEY", a fingerprint,',
+  );
+}
+
+/** `vmsight evidence import bundle.vmsb [--expect-sender KEY]` (the analyst's side). */
+export async function importEvidence(
   path: string,
   options: EvidenceHomeOption & {
     readonly reason?: string;
+    readonly expectSender?: string;
     readonly onProgress?: ProgressListener;
   } = {},
 ): Promise<ImportResult> {
+  const expectSender =
+    options.expectSender === undefined ? undefined : await readExpectedSender(options.expectSender);
   return withLocker(options, (locker) =>
     locker.import(resolve(path), {
       ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(expectSender === undefined ? {} : { expectSender }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    }),
+  );
+}
+
+/** `vmsight evidence gc`: removes blobs nothing references (left by crashed runs). */
+export function collectEvidenceGarbage(
+  options: EvidenceHomeOption & { readonly graceMinutes?: number; readonly dryRun?: boolean } = {},
+): Promise<CollectResult> {
+  return withLocker(options, (locker) =>
+    collectUnreferencedBlobs(locker.store, locker.blobs, {
+      graceMs: (options.graceMinutes ?? 60) * 60_000,
+      dryRun: options.dryRun === true,
     }),
   );
 }

@@ -4,6 +4,7 @@ import {
   EscapeMatcher,
   IoWindowBuilder,
   ioTokens,
+  loadRecordedStreams,
   loadRules,
   rng,
   runGuardBench,
@@ -112,19 +113,30 @@ export async function testGuardTrace(options: {
   return { ioEvents, vms: builders.size, hits };
 }
 
-/** `vmsight guard bench`: the guard against the Markov engine, and the engine alone, per VM count. */
+/**
+ * `vmsight guard bench`: the guard against the Markov engine, and the engine alone, per VM count.
+ * Streams are synthetic lab-shaped ones, or with `recorded` the lab guest's own recorded streams
+ * (src/guard/fixtures: TCG boot and workloads, and the real VENOM loop captured under KVM).
+ */
 export async function benchGuard(options: {
   vms: readonly number[];
   rounds?: number;
   windowSize?: number;
+  recorded?: boolean;
 }): Promise<GuardBenchFigures[]> {
   const rules = await loadRules();
-  // Train the engine on benign synthetic windows (the lab guest's register protocol).
-  const random = rng(1);
+  const windowSize = options.windowSize ?? 64;
+  const streams = options.recorded === true ? await loadRecordedStreams(windowSize) : undefined;
+  // Train the engine on benign windows: the recording's first ones, or synthetic lab-shaped ones.
   const training: Uint32Array[] = [];
-  for (let vm = 0; vm < 40; vm += 1) {
-    const batch = syntheticBatch(vm, 1, options.windowSize ?? 64, 0, random);
-    training.push(ioTokens(batch.io, 0, batch.refs[0]?.count ?? 0));
+  if (streams !== undefined) {
+    for (const io of streams.benign.slice(0, 40)) training.push(ioTokens(io, 0, windowSize));
+  } else {
+    const random = rng(1);
+    for (let vm = 0; vm < 40; vm += 1) {
+      const batch = syntheticBatch(vm, 1, windowSize, 0, random);
+      training.push(ioTokens(batch.io, 0, batch.refs[0]?.count ?? 0));
+    }
   }
   const figures: GuardBenchFigures[] = [];
   for (const vms of options.vms) {
@@ -134,11 +146,12 @@ export async function benchGuard(options: {
         await runGuardBench({
           vms,
           rounds: options.rounds ?? 12,
-          windowSize: options.windowSize ?? 64,
+          windowSize,
           batchWindows: 256,
           rules,
           engine,
           mode,
+          ...(streams === undefined ? {} : { streams }),
         }),
       );
     }

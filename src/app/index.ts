@@ -35,7 +35,9 @@ export {
 } from './adfa-evaluation.js';
 export { trainModel, type TrainModelOptions, type TrainingSummary } from './model-training.js';
 export {
+  replayAlerts,
   scoreTraces,
+  type ReplayAlertsOptions,
   type ScoreTracesOptions,
   type TraceResult,
   type WindowResult,
@@ -46,6 +48,7 @@ export {
   type SyscallAlerterOptions,
 } from './syscall-alerter.js';
 export {
+  loadModelSet,
   watchVm,
   type ProcessActivity,
   type WatchOptions,
@@ -58,6 +61,22 @@ export {
   type LabKernelAddresses,
 } from './sensor-addresses.js';
 export { OverflowPolicy } from '../sensors/index.js';
+export { IO_TOKEN_SPACE, IoVocabulary, ioToken } from './io-tokens.js';
+export {
+  isModelDirectory,
+  readModelDirectory,
+  writeModelDirectory,
+  type IoSequenceModel,
+  type ModelSet,
+} from './model-directory.js';
+export { ModelMonitor, type IoAlert, type WatchAlert } from './model-monitor.js';
+export {
+  learnVmModels,
+  trainModelDirectory,
+  type LearnVmOptions,
+  type ModelDirectorySummary,
+  type TrainModelDirectoryOptions,
+} from './model-learning.js';
 export { DetectorKind } from '../detectors/index.js';
 export { TraceFormat } from '../events/index.js';
 export {
@@ -71,6 +90,7 @@ export {
   type PsResult,
   type SymbolsBuildOptions,
 } from './introspection-service.js';
+export { checkSymbols, type SymbolsCheckResult } from './symbols-check.js';
 export {
   benchGuard,
   listGuardRules,
@@ -82,6 +102,7 @@ export {
 export { MarkovIoEngine } from './markov-io-engine.js';
 export {
   acquireEvidence,
+  collectEvidenceGarbage,
   evidencePaths,
   exportEvidence,
   importEvidence,
@@ -96,6 +117,15 @@ export {
   type ExportEvidenceOptions,
   type KeysSummary,
 } from './evidence-service.js';
+export {
+  analyzeDump,
+  analyzeEvidence,
+  type AnalysisOutcome,
+  type AnalyzeEvidenceOptions,
+  type AnalyzeOptions,
+  type PluginOutcome,
+} from './analysis-service.js';
+export { reportEvidence, type ReportEvidenceOptions, type ReportResult } from './report-service.js';
 export type {
   EvidenceItem,
   ExportResult,

@@ -13,6 +13,9 @@ import {
 import {
   checkRequirements,
   lsmodPlugin,
+  lsofPlugin,
+  mapsPlugin,
+  sockstatPlugin,
   psauxPlugin,
   psxviewPlugin,
   pslistPlugin,
@@ -167,11 +170,14 @@ function parseInfoRegisters(text: string): CpuControlState | undefined {
   return { cr3: BigInt(`0x${cr3}`), cr4: BigInt(`0x${cr4}`), idtBase: BigInt(`0x${idt}`) };
 }
 
-export type PsPluginName = 'pslist' | 'psaux' | 'pstree' | 'lsmod' | 'psxview';
+export type PsPluginName =
+  'pslist' | 'psaux' | 'pstree' | 'lsmod' | 'psxview' | 'maps' | 'lsof' | 'sockstat';
 
 export interface PsOptions extends IntrospectionSource {
   readonly plugin?: PsPluginName;
   readonly threads?: boolean;
+  /** Only this process's rows (maps, lsof and sockstat read no other process). */
+  readonly pid?: number | undefined;
 }
 
 export interface PsResult {
@@ -183,15 +189,25 @@ export interface PsResult {
   readonly warnings: readonly IntrospectionWarning[];
 }
 
-const PS_PLUGINS: Readonly<Record<PsPluginName, LinuxPlugin<object, { threads?: boolean }>>> = {
-  pslist: pslistPlugin as LinuxPlugin<object, { threads?: boolean }>,
-  psaux: psauxPlugin as LinuxPlugin<object, { threads?: boolean }>,
-  pstree: pstreePlugin as LinuxPlugin<object, { threads?: boolean }>,
-  lsmod: lsmodPlugin as LinuxPlugin<object, { threads?: boolean }>,
-  psxview: psxviewPlugin as LinuxPlugin<object, { threads?: boolean }>,
+/** What runPs hands every plugin; each reads the options it knows. */
+interface PsPluginOptions {
+  readonly threads?: boolean;
+  readonly pids?: readonly number[];
+}
+type PsPlugin = LinuxPlugin<object, PsPluginOptions>;
+
+const PS_PLUGINS: Readonly<Record<PsPluginName, PsPlugin>> = {
+  pslist: pslistPlugin as PsPlugin,
+  psaux: psauxPlugin as PsPlugin,
+  pstree: pstreePlugin as PsPlugin,
+  lsmod: lsmodPlugin as PsPlugin,
+  psxview: psxviewPlugin as PsPlugin,
+  maps: mapsPlugin as PsPlugin,
+  lsof: lsofPlugin as PsPlugin,
+  sockstat: sockstatPlugin as PsPlugin,
 };
 
-/** `vmsight ps`: runs pslist, psaux, pstree, lsmod or psxview on a VM or dump. */
+/** `vmsight ps`: runs pslist, psaux, pstree, lsmod, psxview, maps, lsof or sockstat. */
 export async function runPs(options: PsOptions): Promise<PsResult> {
   const plugin = PS_PLUGINS[options.plugin ?? 'pslist'];
   const opened = await openIntrospection(options);
@@ -204,14 +220,19 @@ export async function runPs(options: PsOptions): Promise<PsResult> {
       );
     }
     const warnings: IntrospectionWarning[] = [];
+    const pid = options.pid;
     const rows = [
       ...plugin.run(
         { profile: opened.profile, warn: (w) => warnings.push(w) },
         {
           threads: options.threads === true,
+          ...(pid === undefined ? {} : { pids: [pid] }),
         },
       ),
-    ] as Record<string, unknown>[];
+    ].filter((row) => pid === undefined || !('pid' in row) || row.pid === pid) as Record<
+      string,
+      unknown
+    >[];
     return {
       source: opened.source,
       kernel: opened.profile.banner.trim(),

@@ -79,7 +79,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainingSu
   };
 }
 
-function groupByProgram(traces: readonly SyscallTrace[]): Map<string, Uint32Array[]> {
+/** Traces' calls by program key, in input order. */
+export function groupByProgram(traces: readonly SyscallTrace[]): Map<string, Uint32Array[]> {
   const byProgram = new Map<string, Uint32Array[]>();
   for (const trace of traces) {
     const list = byProgram.get(trace.programKey) ?? [];

@@ -35,7 +35,7 @@ describe('SyscallAlerter', () => {
   });
 
   it('alerts with the process, the model, the decoded window and the scores', () => {
-    const alerter = new SyscallAlerter(model, { warmupCalls: 0, windowLength: 4 });
+    const alerter = new SyscallAlerter(model, { warmupCalls: 0, windowLength: 4, minAnomalous: 1 });
     const alerts = [...NORMAL_LS, 'openat', 'read', 'socket', 'connect', 'dup2', 'execve']
       .map((name) => alerter.push(call(LS, name)))
       .filter((alert) => alert !== undefined);

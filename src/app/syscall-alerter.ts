@@ -1,10 +1,7 @@
-import {
-  PerProgramModel,
-  type StoredModel,
-  type TrainedModel,
-  type WindowScorer,
-} from '../detectors/index.js';
+import { PerProgramModel, type StoredModel, type TrainedModel } from '../detectors/index.js';
 import type { GuestProcess, SyscallEvent } from '../events/index.js';
+import { callLabel } from './argument-model.js';
+import { RunningWindow, type RunningWindowOptions } from './running-window.js';
 
 /** An online anomaly: the process, the calls that led to it, and how far over the line it was. */
 export interface SyscallAlert {
@@ -12,14 +9,18 @@ export interface SyscallAlert {
   /**
    * `sequence`: the recent calls score above the model's threshold. `unknown-program`: a program
    * with no model of its own (never seen in training) made calls the fallback model calls
-   * anomalous.
+   * anomalous. `new-argument`: a program opened, executed or connected to something it never
+   * did in training (`ModelMonitor`).
    */
-  readonly reason: 'sequence' | 'unknown-program';
+  readonly reason: 'sequence' | 'unknown-program' | 'new-argument';
   readonly vm: string;
   readonly process: GuestProcess;
   /** The model that scored it: the program's own, or `fallback`. */
   readonly model: string;
-  /** Decoded names of the last calls, oldest first, ending with the one that alerted. */
+  /**
+   * The last calls, oldest first, ending with the one that alerted: decoded names, with the path
+   * or address read from guest memory where the sensor read one (`openat(/etc/shadow)`).
+   */
   readonly window: readonly string[];
   /** Mean window score over the recent calls (the same scale as the model's trace threshold). */
   readonly score: number;
@@ -46,20 +47,42 @@ export interface SyscallAlerterOptions {
    * too loose to ever fire). Default true.
    */
   readonly unknownPrograms?: boolean;
+  /** Anomalous windows needed among the last `scoreSpan` calls (default 2). */
+  readonly minAnomalous?: number;
   /** Processes followed at once; the least recently seen is forgotten first. Default 4,096. */
   readonly maxProcesses?: number;
+  /**
+   * Thresholds of the running mean by model name (a program, or `fallback`), calibrated for the
+   * online statistic (`onlineThreshold`); a model without one here uses its stored threshold.
+   */
+  readonly thresholds?: ReadonlyMap<string, number>;
 }
 
+const EXEC_WARMUP_CALLS = 2;
+
+/**
+ * A task executed through /proc/self/exe (busybox runs its applets so) whose argv[0] could not be
+ * read yet: its comm and program key are both "exe", which names no program (busybox alone runs
+ * every applet so), so it raises no alert: it is judged once its name is read, a few calls on.
+ */
+function unresolved(process: GuestProcess): boolean {
+  return process.comm === 'exe' && process.programKey === 'exe';
+}
+
+/** The running-window settings the alerter uses by default (and online calibration must match). */
+export const SYSCALL_WINDOW: RunningWindowOptions = {
+  windowLength: 12,
+  scoreSpan: 32,
+  quietTokens: 256,
+  warmupTokens: 8,
+  minAnomalous: 2,
+};
+
 interface ProcessState {
-  readonly scorer: WindowScorer;
+  readonly window: RunningWindow;
   readonly modelName: string;
   readonly threshold: number | undefined;
   readonly unknownProgram: boolean;
-  readonly names: string[];
-  readonly scores: number[];
-  sum: number;
-  quietUntil: number;
-  calls: number;
 }
 
 /**
@@ -79,21 +102,25 @@ interface ProcessState {
  */
 export class SyscallAlerter {
   readonly #model: StoredModel;
-  readonly #windowLength: number;
-  readonly #span: number;
-  readonly #quiet: number;
+  readonly #window: RunningWindowOptions;
   readonly #maxProcesses: number;
-  readonly #warmup: number;
+  readonly #thresholds: ReadonlyMap<string, number>;
   readonly #unknownPrograms: boolean;
   readonly #processes = new Map<string, ProcessState>();
+  /** Pids seen so far (bounded like the processes), to tell an observed execve from a join. */
+  readonly #pids = new Set<number>();
 
   constructor(model: StoredModel, options: SyscallAlerterOptions = {}) {
     this.#model = model;
-    this.#windowLength = options.windowLength ?? 12;
-    this.#span = options.scoreSpan ?? 32;
-    this.#quiet = options.quietCalls ?? 256;
+    this.#window = {
+      windowLength: options.windowLength ?? SYSCALL_WINDOW.windowLength,
+      scoreSpan: options.scoreSpan ?? SYSCALL_WINDOW.scoreSpan,
+      quietTokens: options.quietCalls ?? SYSCALL_WINDOW.quietTokens,
+      warmupTokens: options.warmupCalls ?? SYSCALL_WINDOW.warmupTokens,
+      minAnomalous: options.minAnomalous ?? SYSCALL_WINDOW.minAnomalous ?? 1,
+    };
+    this.#thresholds = options.thresholds ?? new Map();
     this.#maxProcesses = options.maxProcesses ?? 4096;
-    this.#warmup = options.warmupCalls ?? 8;
     this.#unknownPrograms = options.unknownPrograms ?? true;
   }
 
@@ -101,30 +128,21 @@ export class SyscallAlerter {
     const process = event.process;
     if (process === undefined) return undefined;
     const state = this.#state(process);
-    const result = state.scorer.push(event.nr);
-    state.calls += 1;
-    state.names.push(event.name ?? `#${event.nr}`);
-    if (state.names.length > this.#windowLength) state.names.shift();
-    state.scores.push(result.score);
-    state.sum += result.score;
-    if (state.scores.length > this.#span) state.sum -= state.scores.shift() ?? 0;
-    const mean = state.sum / state.scores.length;
-    if (!result.anomalous || state.calls <= this.#warmup || state.calls < state.quietUntil) {
-      return undefined;
-    }
+    const { candidate, windowScore, mean } = state.window.push(event.nr, callLabel(event));
+    if (!candidate) return undefined;
+    if (unresolved(process)) return undefined;
     const unknown = this.#unknownPrograms && state.unknownProgram;
     if (!unknown && state.threshold !== undefined && mean <= state.threshold) return undefined;
-    state.quietUntil = state.calls + this.#quiet;
     return {
       type: 'alert',
       reason: unknown ? 'unknown-program' : 'sequence',
       vm: event.vm,
       process,
       model: state.modelName,
-      window: [...state.names],
+      window: state.window.alerted(),
       score: mean,
       threshold: state.threshold,
-      windowScore: result.score,
+      windowScore,
     };
   }
 
@@ -142,16 +160,24 @@ export class SyscallAlerter {
       if (oldest.done !== true) this.#processes.delete(oldest.value);
     }
     const { model, name } = this.#modelFor(process.programKey);
+    // The warm-up is for processes joined mid-sequence. A pid already seen under another program
+    // executed this one in view, so its calls are seen from the start: a short-lived unknown
+    // program (a dropper's `chmod`, 8 calls) must not hide inside the warm-up. Two calls remain:
+    // busybox re-executes itself as "exe" for a call or two before the applet's name shows.
+    const execSeen = this.#pids.has(process.pid);
+    if (!execSeen) {
+      if (this.#pids.size >= this.#maxProcesses) this.#pids.clear();
+      this.#pids.add(process.pid);
+    }
+    const window =
+      execSeen && name === 'fallback'
+        ? { ...this.#window, warmupTokens: Math.min(EXEC_WARMUP_CALLS, this.#window.warmupTokens) }
+        : this.#window;
     state = {
-      scorer: model.openStream(),
+      window: new RunningWindow(model.openStream(), window),
       modelName: name,
-      threshold: model.threshold,
+      threshold: this.#thresholds.get(name) ?? model.threshold,
       unknownProgram: name === 'fallback',
-      names: [],
-      scores: [],
-      sum: 0,
-      quietUntil: 0,
-      calls: 0,
     };
     this.#processes.set(key, state);
     return state;

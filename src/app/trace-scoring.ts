@@ -5,8 +5,10 @@ import {
   type StoredModel,
   type TrainedModel,
 } from '../detectors/index.js';
-import { readSyscallTraces, type TraceFormat } from '../events/index.js';
+import { readGuestEvents, readSyscallTraces, type TraceFormat } from '../events/index.js';
+import { ModelMonitor, type WatchAlert } from './model-monitor.js';
 import { syscallTokenSpace } from './trace-loading.js';
+import { loadModelSet } from './watch-service.js';
 
 export interface ScoreTracesOptions {
   readonly model: string;
@@ -83,4 +85,26 @@ function scoreByWindow(
   const windows: WindowResult[] = [];
   for (const call of calls) windows.push(stream.push(call));
   return { summary: stream.summary(), windows };
+}
+
+export interface ReplayAlertsOptions {
+  /** A model directory, or a system-call model file. */
+  readonly model: string;
+  /** A vmtrace recording (`vmsight watch --record`). */
+  readonly input: string;
+}
+
+/**
+ * Replays a recording through the same online monitor `vmsight watch --model` runs, event by
+ * event in recorded order, so it raises the alerts the live run raised (same windows, same
+ * scores).
+ */
+export async function* replayAlerts(options: ReplayAlertsOptions): AsyncGenerator<WatchAlert> {
+  const monitor = new ModelMonitor(await loadModelSet(options.model));
+  for await (const event of readGuestEvents('vmtrace', options.input)) {
+    const alert = monitor.push(event);
+    if (alert !== undefined) yield alert;
+    yield* monitor.takeReleased();
+  }
+  yield* monitor.flush();
 }

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startLabVm, type LabVm } from '../lab/index.js';
+import { GATE_FUNCTION, startGatedLabVm, type GatedLabVm } from './_gated-lab-vm.js';
 import { trainModel } from './model-training.js';
-import { labSensorQemuArgs } from './sensor-addresses.js';
 import type { SyscallAlert } from './syscall-alerter.js';
 import { watchVm, type WatchStats, type WatchUpdate } from './watch-service.js';
 
@@ -21,8 +19,7 @@ while [ $i -lt 25 ]; do
   echo hello > /tmp/f
   cat /tmp/f > /dev/null
 done`;
-const WORKLOAD = `stty -F /dev/ttyS1 raw -echo 2>/dev/null
-gate() { head -c 3 /dev/ttyS1 > /dev/null; }
+const WORKLOAD = `${GATE_FUNCTION}
 echo WATCH-READY
 gate
 ${NORMAL}
@@ -38,33 +35,20 @@ gate
 
 describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
   let dir: string | undefined;
-  let vm: LabVm | undefined;
-  let control: Socket | undefined;
+  let guest: GatedLabVm | undefined;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vmsight-watch-'));
-    const controlPath = join(dir, 'control.sock');
-    vm = await startLabVm({
+    guest = await startGatedLabVm({
       name: `watch-${process.pid}`,
       workload: WORKLOAD,
-      extraArgs: [
-        ...(await labSensorQemuArgs()),
-        '-chardev',
-        `socket,id=gate,path=${controlPath},server=on,wait=off`,
-        '-device',
-        'isa-serial,chardev=gate',
-      ],
-    });
-    await vm.waitForSerial(/^WATCH-READY/, 60_000);
-    control = connect(controlPath);
-    await new Promise<void>((resolve, reject) => {
-      control?.once('connect', resolve).once('error', reject);
+      ready: /^WATCH-READY/,
+      directory: dir,
     });
   });
 
   after(async () => {
-    control?.destroy();
-    await vm?.stop();
+    await guest?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -73,7 +57,8 @@ describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
     marker: RegExp,
     options: { model?: string; record?: string },
   ): Promise<WatchUpdate[]> {
-    assert.ok(vm !== undefined && control !== undefined);
+    assert.ok(guest !== undefined);
+    const { vm } = guest;
     const abort = new AbortController();
     const updates: WatchUpdate[] = [];
     const watching = (async () => {
@@ -85,7 +70,7 @@ describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
     while (!updates.some((update) => update.type === 'stats')) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    control.write('go\n');
+    guest.open();
     await vm.waitForSerial(marker, 120_000);
     abort.abort();
     await watching;

@@ -1,26 +1,30 @@
 import { QmpClient } from '../connectors/index.js';
 import { VmsightError, type Logger } from '../core/index.js';
-import { readModelFile, type StoredModel } from '../detectors/index.js';
+import { readModelFile } from '../detectors/index.js';
 import { writeVmtrace, type GuestEvent, type GuestProcess } from '../events/index.js';
 import { ensureLabBuilt, readVmState } from '../lab/index.js';
 import type { OverflowPolicy } from '../sensors/index.js';
 import {
   BoundedEventQueue,
   RamTaskReader,
+  SyscallArgumentReader,
   TcgSensor,
   probeAddressesOfProcess,
   taskLayoutFromVmlinux,
   type SensorStats,
-  type TaskReader,
 } from '../sensors/index.js';
+import { isModelDirectory, readModelDirectory, type ModelSet } from './model-directory.js';
+import { ModelMonitor, type WatchAlert } from './model-monitor.js';
 import { labSensorAddresses } from './sensor-addresses.js';
-import { SyscallAlerter, type SyscallAlert } from './syscall-alerter.js';
 import { syscallTokenSpace } from './trace-loading.js';
 import { resolveVm } from './vm-registry.js';
 
 export interface WatchOptions {
   readonly vm: string;
-  /** Model file from `vmsight train` (per-program models score each process by its program). */
+  /**
+   * A model directory (`vmsight watch --learn`, `vmsight train --format vmtrace`: per-program
+   * system-call models and the VM's I/O model), or a single system-call model file.
+   */
   readonly model?: string;
   /** Record every event to this vmtrace file (`.zst` compresses), replayable with `score`. */
   readonly record?: string;
@@ -57,9 +61,11 @@ export interface WatchStats {
   readonly final: boolean;
 }
 
-export type WatchUpdate = SyscallAlert | WatchStats;
+export type WatchUpdate = WatchAlert | WatchStats;
 
 const MAX_TRACKED_PROCESSES = 4096;
+/** Read-ahead of the sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
+const MEMORY_READ_AHEAD_BYTES = 16 * 1024;
 const TOP_PROCESSES = 5;
 
 /**
@@ -86,7 +92,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
       `Cannot watch VM "${vm.name}": QEMU was started without -dfilter probes: start it with "vmsight lab up --tcg-sensor"`,
     );
   }
-  const stored = options.model === undefined ? undefined : await loadSyscallModel(options.model);
+  const models = options.model === undefined ? undefined : await loadModelSet(options.model);
   const tasks = await openTaskReader(vm.name, vm.source, vm.ramPath, options.vmlinux);
   const qmp = await QmpClient.connect(
     vm.qmpSocket,
@@ -97,7 +103,15 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     monitor: qmp,
     addresses,
     io: options.io ?? true,
-    ...(tasks === undefined ? {} : { tasks }),
+    ...(tasks === undefined
+      ? {}
+      : {
+          tasks,
+          arguments: new SyscallArgumentReader((cr3) => tasks.addressSpace(cr3)),
+          // Attribution and arguments are read from guest memory when a dump is parsed: keep the
+          // parser close behind the guest, or short-lived processes are gone by then.
+          readAheadBytes: MEMORY_READ_AHEAD_BYTES,
+        }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
@@ -113,7 +127,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
           generator: 'vmsight watch (tcg sensor)',
           meta: { vm: vm.name },
         });
-  const alerter = stored === undefined ? undefined : new SyscallAlerter(stored);
+  const monitor = models === undefined ? undefined : new ModelMonitor(models);
   const started = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
   const activity = new Map<string, ProcessActivity>();
@@ -162,6 +176,14 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
       );
       for await (const event of sensor.events()) {
         if (recorder !== undefined) await recorder.push(event);
+        // The monitor sees every event in capture order, as a replay of the recording does.
+        const alert = monitor?.push(event);
+        for (const raised of alert === undefined
+          ? []
+          : [alert, ...(monitor?.takeReleased() ?? [])]) {
+          alerts += 1;
+          await updates.push(raised);
+        }
         if (event.type !== 'syscall' || event.process === undefined) continue;
         const key = `${event.process.pid}\u0000${event.process.programKey}`;
         const seen = activity.get(key);
@@ -169,11 +191,10 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
           activity.set(key, { process: seen.process, syscalls: seen.syscalls + 1 });
         else if (activity.size < MAX_TRACKED_PROCESSES)
           activity.set(key, { process: event.process, syscalls: 1 });
-        const alert = alerter?.push(event);
-        if (alert !== undefined) {
-          alerts += 1;
-          await updates.push(alert);
-        }
+      }
+      for (const alert of monitor?.flush() ?? []) {
+        alerts += 1;
+        await updates.push(alert);
       }
       await updates.push(stats(true));
       updates.close();
@@ -194,7 +215,9 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
   }
 }
 
-async function loadSyscallModel(path: string): Promise<StoredModel> {
+/** A model directory, or a single system-call model file (applied without an I/O model). */
+export async function loadModelSet(path: string): Promise<ModelSet> {
+  if (await isModelDirectory(path)) return readModelDirectory(path);
   const { model, tokens } = await readModelFile(path);
   const expected = syscallTokenSpace('x86-64');
   if (tokens !== undefined && tokens !== expected) {
@@ -203,7 +226,7 @@ async function loadSyscallModel(path: string): Promise<StoredModel> {
       `Cannot watch with model "${path}": it was trained on ${tokens} tokens, the TCG sensor gives ${expected}`,
     );
   }
-  return model;
+  return { syscalls: model, io: undefined };
 }
 
 async function openTaskReader(
@@ -211,7 +234,7 @@ async function openTaskReader(
   source: 'registered' | 'lab',
   ramPath: string | undefined,
   vmlinux: string | undefined,
-): Promise<TaskReader | undefined> {
+): Promise<RamTaskReader | undefined> {
   if (ramPath === undefined) return undefined;
   let kernel = vmlinux;
   if (kernel === undefined && source === 'lab') {

@@ -1,12 +1,14 @@
 import { Command } from 'commander';
 import { VERSION } from '../app/index.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerEvidenceCommand } from './commands/evidence.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerGuardCommand } from './commands/guard.js';
 import { registerLabCommand } from './commands/lab.js';
 import { registerMemCommand } from './commands/mem.js';
 import { registerPsCommand } from './commands/ps.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerSymbolsCommand } from './commands/symbols.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerKeysCommand(program);
   registerEvidenceCommand(program);
+  registerAnalyzeCommand(program);
+  registerReportCommand(program);
   registerGuardCommand(program);
   return program;
 }

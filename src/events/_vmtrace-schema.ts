@@ -21,6 +21,7 @@ type FieldKind =
   | { readonly kind: 'u64' }
   | { readonly kind: 's64' }
   | { readonly kind: 'u64-list'; readonly maxItems: number }
+  | { readonly kind: 'string-list'; readonly maxItems: number }
   | { readonly kind: 'process' };
 
 interface FieldSpec {
@@ -37,6 +38,8 @@ const STRING = { kind: 'string' } as const;
 const U64 = { kind: 'u64' } as const;
 const DIRECTION = { kind: 'enum', values: Object.values(IoDirection) } as const;
 const PROCESS = { kind: 'process' } as const;
+/** Most argv strings an event carries (the sensor keeps the first ones). */
+export const MAX_ARGV_ITEMS = 64;
 
 const COMMON: readonly FieldSpec[] = [
   { name: 'type', type: { kind: 'enum', values: Object.values(GuestEventType) } },
@@ -58,6 +61,10 @@ export const EVENT_FIELDS: Readonly<Record<GuestEventType, readonly FieldSpec[]>
     { name: 'args', type: { kind: 'u64-list', maxItems: 6 }, optional: true },
     { name: 'returnValue', type: { kind: 's64' }, optional: true },
     { name: 'errorName', type: STRING, optional: true },
+    // Arguments read from guest memory at entry (sensors' SyscallArgumentReader).
+    { name: 'path', type: STRING, optional: true },
+    { name: 'argv', type: { kind: 'string-list', maxItems: MAX_ARGV_ITEMS }, optional: true },
+    { name: 'address', type: STRING, optional: true },
   ],
   'port-io': [
     ...COMMON,
@@ -139,6 +146,7 @@ function encodeValue(item: unknown, type: FieldKind): unknown {
       return (item as readonly bigint[]).map(encodeBigint);
     case 'process':
       return encodeFields(item as Record<string, unknown>, PROCESS_FIELDS);
+    case 'string-list':
     case 'string':
     case 'uint':
     case 'int32':
@@ -250,6 +258,12 @@ function decodeValue(
         throw inputError(at, `an array of at most ${type.maxItems} hex strings`, item);
       }
       return item.map((element) => decodeBigint(element, U64_PATTERN, at));
+    }
+    case 'string-list': {
+      if (!Array.isArray(item) || item.length > type.maxItems) {
+        throw inputError(at, `an array of at most ${type.maxItems} strings`, item);
+      }
+      return item.map((element) => decodeValue(element, STRING, at, limits));
     }
     case 'process':
       if (!isPlainObject(item)) throw inputError(at, 'a process object', item);

@@ -126,6 +126,12 @@ export interface SyscallEvent extends GuestEventBase {
   readonly returnValue?: bigint;
   /** Symbolic error such as `ENOENT`, when the source prints one. */
   readonly errorName?: string;
+  /** The path argument (execve, open, openat, …) as read from guest memory at entry. */
+  readonly path?: string;
+  /** execve's argv as read from guest memory at entry (the first ones, each cut to a bound). */
+  readonly argv?: readonly string[];
+  /** connect's socket address, `1.2.3.4:80`, `[::1]:22` or `unix:/path`, read at entry. */
+  readonly address?: string;
 }
 
 /**

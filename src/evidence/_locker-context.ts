@@ -19,11 +19,16 @@ export interface LockerContext {
 export const DEFAULT_CASE = 'unassigned';
 
 export function newItemId(now: Date): string {
+  return stampedId('ev', now);
+}
+
+/** `<prefix>-<UTC time to the second>-<6 random hex digits>`: sortable and unique enough. */
+export function stampedId(prefix: string, now: Date): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `ev-${stamp}-${randomBytes(3).toString('hex')}`;
+  return `${prefix}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;

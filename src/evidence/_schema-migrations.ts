@@ -89,4 +89,28 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'analysis runs and report records filled in; both append-only',
+    sql: `
+      ALTER TABLE analyses ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE analyses ADD COLUMN result_size INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE analyses ADD COLUMN row_count INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX analyses_item ON analyses(item_id, created_at);
+      ALTER TABLE reports ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE reports ADD COLUMN signer_key TEXT NOT NULL DEFAULT '';
+      ALTER TABLE reports ADD COLUMN analysis_run_id TEXT;
+      CREATE INDEX reports_item ON reports(item_id, created_at);
+      -- Work products are evidence too: a result that changed after its custody event signed its
+      -- hash must be a new run, never an edit.
+      CREATE TRIGGER analyses_no_update BEFORE UPDATE ON analyses
+        BEGIN SELECT RAISE(ABORT, 'analyses are append-only'); END;
+      CREATE TRIGGER analyses_no_delete BEFORE DELETE ON analyses
+        BEGIN SELECT RAISE(ABORT, 'analyses are append-only'); END;
+      CREATE TRIGGER reports_no_update BEFORE UPDATE ON reports
+        BEGIN SELECT RAISE(ABORT, 'reports are append-only'); END;
+      CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports
+        BEGIN SELECT RAISE(ABORT, 'reports are append-only'); END;
+    `,
+  },
 ];

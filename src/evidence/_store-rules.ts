@@ -56,3 +56,17 @@ export function requireStatus(
   }
   return item;
 }
+
+/** Work-product records must all belong to the item they are recorded under. */
+export function checkRecordsOf(
+  itemId: string,
+  records: readonly { readonly itemId: string }[],
+): void {
+  const foreign = records.find((record) => record.itemId !== itemId);
+  if (foreign !== undefined) {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      `Cannot record an analysis of item "${foreign.itemId}" under item "${itemId}"`,
+    );
+  }
+}

@@ -5,19 +5,18 @@
  *
  *   npm run bench -- evidence/acquisition
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLabVm } from '../lab/index.js';
 import { BlobStore } from './blob-store.js';
 import { EvidenceLocker } from './evidence-locker.js';
 import { KeyStore } from './key-store.js';
 import { qmpMemoryCapture } from './qmp-memory-capture.js';
+import { timeVmsight } from './_bench-support.js';
 import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
 
-const VMSIGHT = fileURLToPath(new URL('../../bin/vmsight.js', import.meta.url));
 const REPS = Number(process.env['BENCH_REPS'] ?? 2);
 const dir = mkdtempSync(join(tmpdir(), 'vmsight-acq-bench-'));
 const home = join(dir, 'home');
@@ -49,25 +48,14 @@ try {
     await qmp.close();
 
     // vmsight, the command as users run it, with its peak RSS (GNU time %M, KiB).
-    const cli = spawnSync(
-      '/usr/bin/time',
-      [
-        '-f',
-        '%e %M',
-        process.execPath,
-        VMSIGHT,
-        'evidence',
-        'acquire',
-        '--vm',
-        vm.name,
-        '--home',
-        home,
-      ],
-      { encoding: 'utf8' },
-    );
-    const [cliSeconds, cliKib] = (cli.stderr.trim().split('\n').at(-1) ?? '')
-      .split(' ')
-      .map(Number);
+    const { seconds: cliSeconds, peakKib: cliKib } = timeVmsight([
+      'evidence',
+      'acquire',
+      '--vm',
+      vm.name,
+      '--home',
+      home,
+    ]);
 
     // Baseline: plain dump to a file, then zstd -1, then sha256sum of the dump.
     qmp = await vm.qmp();

@@ -115,6 +115,26 @@ export class BlobStore {
     };
   }
 
+  /** Every stored blob: its address, size and last modification (for garbage collection). */
+  async list(): Promise<{ sha256: string; size: number; modifiedMs: number }[]> {
+    const root = join(this.root, 'sha256');
+    const found: { sha256: string; size: number; modifiedMs: number }[] = [];
+    for (const prefix of await readdir(root).catch(() => [] as string[])) {
+      for (const name of await readdir(join(root, prefix)).catch(() => [] as string[])) {
+        if (!SHA256_HEX.test(name) || name.slice(0, 2) !== prefix) continue;
+        const info = await stat(join(root, prefix, name)).catch(() => undefined);
+        if (info?.isFile() === true)
+          found.push({ sha256: name, size: info.size, modifiedMs: info.mtimeMs });
+      }
+    }
+    return found;
+  }
+
+  /** Removes a stored blob (garbage collection only: referenced blobs are evidence). */
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
   /**
    * Removes temporary files whose writing process is gone (a crash or `kill -9` mid-write), and
    * returns their names. Files of live processes are left alone: they may still be writing.

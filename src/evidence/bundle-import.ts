@@ -1,3 +1,4 @@
+import { checkExpectedSender, type ExpectedSender } from './expected-sender.js';
 import { VmsightError, type ProgressListener } from '../core/index.js';
 import { openManifest, type BundleManifest } from './bundle-manifest.js';
 import { ByteCursor, MAX_MANIFEST_BYTES, openBundle } from './bundle-reader.js';
@@ -21,6 +22,13 @@ export interface ImportResult {
   readonly withheld: readonly BlobRole[];
 }
 
+export interface ImportOptions {
+  readonly reason?: string;
+  readonly onProgress?: ProgressListener;
+  /** Refuse the bundle unless this provider signed it (expected-sender.ts). */
+  readonly expectSender?: ExpectedSender;
+}
+
 /**
  * Opens a bundle sent to this party (`EvidenceLocker.import`): decrypts it chunk by chunk, checks
  * the manifest signature, the custody chain and every blob hash before anything is recorded, then
@@ -29,7 +37,7 @@ export interface ImportResult {
 export async function importBundle(
   ctx: LockerContext,
   path: string,
-  options: { readonly reason?: string; readonly onProgress?: ProgressListener } = {},
+  options: ImportOptions = {},
 ): Promise<ImportResult> {
   const bundle = await openBundle(path, ctx.keys.identity.encryptionKey, (peer) =>
     ctx.keys.agree(peer),
@@ -52,6 +60,7 @@ export async function importBundle(
     const signature = (await cursor.readExact(signatureLength)).toString('latin1');
     const manifest = openManifest(json, signature, source);
     checkManifest(ctx.keys, manifest, source);
+    checkExpectedSender(options.expectSender, manifest.sender.signingKey, source);
     const itemId = manifest.item.id;
     if ((await ctx.store.getItem(itemId)) !== undefined) {
       throw new VmsightError(

@@ -5,9 +5,21 @@ import type { Readable } from 'node:stream';
 import { VmsightError, type ProgressListener } from '../core/index.js';
 import { isProcessAlive, type BlobStore } from './blob-store.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './bundle-export.js';
-import { importBundle, type ImportResult } from './bundle-import.js';
+import { importBundle, type ImportOptions, type ImportResult } from './bundle-import.js';
 import { canonicalJson, type JsonObject } from './canonical-json.js';
 import { signCustodyEvent } from './custody-event.js';
+import { extractMemoryImage, type MemoryImageFile } from './memory-image-file.js';
+import {
+  loadAnalysisRun,
+  nextCustodyEvent,
+  recordAnalysisRun,
+  recordReportFile,
+  type AnalysisRun,
+  type AnalysisRunInput,
+  type LoadedAnalysisRun,
+  type ReportInput,
+} from './work-product-ledger.js';
+import type { ReportRecord } from './work-products.js';
 import {
   BlobRole,
   type CustodyAction,
@@ -17,6 +29,7 @@ import {
 } from './evidence-records.js';
 import type { EvidenceStore } from './evidence-store.js';
 import { verifyItem, type VerificationReport } from './evidence-verifier.js';
+import { checkWorkProducts } from './work-product-verifier.js';
 import { storeBytes, storeStream, type StoredDigest } from './hashing-compressor.js';
 import type { KeyStore } from './key-store.js';
 import {
@@ -31,7 +44,7 @@ import {
 } from './_locker-context.js';
 
 export type { ExportOptions, ExportResult } from './bundle-export.js';
-export type { ImportResult } from './bundle-import.js';
+export type { ImportOptions, ImportResult } from './bundle-import.js';
 
 /** The acquiring tool, recorded in every acquisition ("acquisition tool's version"). */
 export interface ToolInfo {
@@ -232,10 +245,20 @@ export class EvidenceLocker {
     itemId: string,
     options: { readonly record?: boolean; readonly onProgress?: ProgressListener } = {},
   ): Promise<VerificationReport> {
-    const report = await verifyItem(this.store, this.blobs, itemId, {
+    let report = await verifyItem(this.store, this.blobs, itemId, {
       trustedKeys: await trustedKeys(this.#keys),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
+    if (report.ok) {
+      // Analyses and reports are evidence too: their hashes must be the ones custody signed.
+      const events = await this.store.getEvents(itemId);
+      const products = await checkWorkProducts(this.store, this.blobs, itemId, events);
+      report = {
+        ...report,
+        blobsChecked: report.blobsChecked + products.checked,
+        ...(products.problem === undefined ? {} : { ok: false, problem: products.problem }),
+      };
+    }
     if (report.ok && options.record !== false) {
       await this.#append(itemId, 'verified', '', {
         eventsChecked: report.eventsChecked,
@@ -272,11 +295,35 @@ export class EvidenceLocker {
   }
 
   /** Accepts a bundle sent to this party; see bundle-import.ts. */
-  import(
-    path: string,
-    options: { readonly reason?: string; readonly onProgress?: ProgressListener } = {},
-  ): Promise<ImportResult> {
+  import(path: string, options: ImportOptions = {}): Promise<ImportResult> {
     return importBundle(this.#context(), path, options);
+  }
+
+  /** Decompresses the memory image to a file under `dir`, checking its hash (memory-image-file.ts). */
+  extractImage(
+    itemId: string,
+    dir: string,
+    onProgress?: ProgressListener,
+  ): Promise<MemoryImageFile> {
+    return extractMemoryImage(this.store, this.blobs, itemId, dir, onProgress);
+  }
+
+  /** Stores an analysis run with its signed `analysed` event (work-product-ledger.ts). */
+  recordAnalysis(itemId: string, input: AnalysisRunInput): Promise<AnalysisRun> {
+    return recordAnalysisRun(this.#context(), itemId, input);
+  }
+
+  /** The latest (or the named) analysis run with its documents, hash-checked. */
+  analysis(itemId: string, runId?: string): Promise<LoadedAnalysisRun | undefined> {
+    return loadAnalysisRun(this.#context(), itemId, runId);
+  }
+
+  /** Signs and records a rendered report with a `reported` event (work-product-ledger.ts). */
+  recordReport(
+    itemId: string,
+    input: ReportInput,
+  ): Promise<{ record: ReportRecord; event: CustodyEvent }> {
+    return recordReportFile(this.#context(), itemId, input);
   }
 
   #context(): LockerContext {
@@ -289,23 +336,7 @@ export class EvidenceLocker {
     reason: string,
     details: JsonObject,
   ): Promise<CustodyEvent> {
-    const events = await this.store.getEvents(itemId);
-    const last = events.at(-1);
-    if (last === undefined) {
-      throw new VmsightError(
-        'INVALID_ARGUMENT',
-        `Item "${itemId}" has no custody log to append to`,
-      );
-    }
-    const event = signCustodyEvent(this.#keys, {
-      itemId,
-      seq: last.seq + 1,
-      prevHash: last.hash,
-      action,
-      reason,
-      host: this.#host,
-      details,
-    });
+    const event = await nextCustodyEvent(this.#context(), itemId, action, reason, details);
     await this.store.appendEvents(itemId, [event]);
     return event;
   }

@@ -5,6 +5,7 @@ import type {
   ItemBlob,
   ItemStatus,
 } from './evidence-records.js';
+import type { AnalysisRecord, ReportRecord } from './work-products.js';
 
 /** Everything that turns an `acquiring` item `complete`, written in one transaction. */
 export interface ItemCompletion {
@@ -62,6 +63,20 @@ export interface EvidenceStore {
    * killed acquisition) and returns their ids.
    */
   failAbandoned(isOwnerAlive: (item: EvidenceItem) => boolean): Promise<string[]>;
+  /**
+   * Stores one `analyze` run's records with its `analysed` custody event, atomically (the event
+   * obeys the `appendEvents` rules; the item must be complete).
+   */
+  recordAnalyses(
+    itemId: string,
+    records: readonly AnalysisRecord[],
+    event: CustodyEvent,
+  ): Promise<void>;
+  /** The item's analysis records, oldest run first. */
+  listAnalyses(itemId: string): Promise<AnalysisRecord[]>;
+  /** Stores a report's record with its `reported` custody event, atomically. */
+  recordReport(record: ReportRecord, event: CustodyEvent): Promise<void>;
+  listReports(itemId: string): Promise<ReportRecord[]>;
   /** Every blob hash referenced by any item (for cleaning unreferenced files). */
   referencedBlobs(): Promise<Set<string>>;
   close(): void;

@@ -2,12 +2,16 @@
  * Public surface of `evidence`: acquisition into a content-addressed blob store, the SQLite
  * evidence database, signed hash-chained custody, sealed bundles for a third-party analyst.
  *
- * Seams for later work: `analyze` stores plugin results as `BlobRole.ANALYSIS` blobs and appends
- * an `analysed` custody event (`EvidenceStore.appendEvents` with `signCustodyEvent`);
- * `report` reads `EvidenceLocker.show()` (item, blobs, custody timeline, config) and records a
- * `reported` event. Both tables exist in the schema (analyses, reports).
+ * Work products: `EvidenceLocker.recordAnalysis` stores plugin results as blobs named by `analyses`
+ * rows with a signed `analysed` event; `recordReport` signs a rendered report and records it in
+ * `reports` with a `reported` event (work-product-ledger.ts).
  */
 export { BlobStore, isProcessAlive, type BlobWriter } from './blob-store.js';
+export {
+  collectUnreferencedBlobs,
+  type CollectOptions,
+  type CollectResult,
+} from './blob-collector.js';
 export { canonicalJson, isJsonObject, type JsonObject, type JsonValue } from './canonical-json.js';
 export { custodySignatureValid, hashCustodyBody, signCustodyEvent } from './custody-event.js';
 export {
@@ -33,6 +37,7 @@ export {
   type ExportOptions,
   type ExportResult,
   type ImageSink,
+  type ImportOptions,
   type ImportResult,
   type ItemDetails,
   type ToolInfo,
@@ -53,4 +58,37 @@ export {
   type QmpCaptureOptions,
 } from './qmp-memory-capture.js';
 export { keyFingerprint } from './raw-keys.js';
+export { shmMemoryCapture, type ShmCaptureOptions } from './shm-memory-capture.js';
 export { SqliteEvidenceStore } from './sqlite-evidence-store.js';
+export {
+  FindingKind,
+  SEVERITIES,
+  findFindings,
+  type Finding,
+  type FindingInput,
+  type MappingFacts,
+  type ProcessFacts,
+  type Severity,
+  type SocketFacts,
+  type TaskViewFacts,
+} from './analysis-findings.js';
+export {
+  checkExpectedSender,
+  parseExpectedSender,
+  type ExpectedSender,
+} from './expected-sender.js';
+export {
+  extractMemoryImage,
+  removeStaleImages,
+  type MemoryImageFile,
+} from './memory-image-file.js';
+export { reportSignatureValid, signReportHash } from './report-signature.js';
+export {
+  loadAnalysisRun,
+  type AnalysisResult,
+  type AnalysisRun,
+  type AnalysisRunInput,
+  type LoadedAnalysisRun,
+  type ReportInput,
+} from './work-product-ledger.js';
+export { ReportFormat, type AnalysisRecord, type ReportRecord } from './work-products.js';

@@ -1,7 +1,8 @@
 import { VmsightError } from '../core/index.js';
-import { checkEventsContinue, requireStatus } from './_store-rules.js';
+import { checkEventsContinue, checkRecordsOf, requireStatus } from './_store-rules.js';
 import type { CaseRecord, CustodyEvent, EvidenceItem, ItemBlob } from './evidence-records.js';
 import type { EvidenceStore, ItemCompletion, ItemFilter } from './evidence-store.js';
+import type { AnalysisRecord, ReportRecord } from './work-products.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -21,6 +22,8 @@ export class MemoryEvidenceStore implements EvidenceStore {
   readonly #items = new Map<string, EvidenceItem>();
   readonly #blobs = new Map<string, ItemBlob[]>();
   readonly #events = new Map<string, CustodyEvent[]>();
+  readonly #analyses: AnalysisRecord[] = [];
+  readonly #reports: ReportRecord[] = [];
 
   ensureCase(record: CaseRecord): Promise<void> {
     if (!this.#cases.has(record.id)) this.#cases.set(record.id, copy(record));
@@ -84,11 +87,42 @@ export class MemoryEvidenceStore implements EvidenceStore {
 
   appendEvents(itemId: string, events: readonly CustodyEvent[]): Promise<void> {
     return this.#run(() => {
-      requireStatus(this.#items.get(itemId), itemId, 'complete', 'append custody events to');
-      const log = this.#events.get(itemId) ?? [];
-      checkEventsContinue(itemId, log.at(-1), events);
-      this.#events.set(itemId, [...log, ...copy([...events])]);
+      this.#append(itemId, events, 'append custody events to');
     });
+  }
+
+  #append(itemId: string, events: readonly CustodyEvent[], doing: string): void {
+    requireStatus(this.#items.get(itemId), itemId, 'complete', doing);
+    const log = this.#events.get(itemId) ?? [];
+    checkEventsContinue(itemId, log.at(-1), events);
+    this.#events.set(itemId, [...log, ...copy([...events])]);
+  }
+
+  recordAnalyses(
+    itemId: string,
+    records: readonly AnalysisRecord[],
+    event: CustodyEvent,
+  ): Promise<void> {
+    return this.#run(() => {
+      checkRecordsOf(itemId, records);
+      this.#append(itemId, [event], 'record an analysis of');
+      this.#analyses.push(...copy([...records]));
+    });
+  }
+
+  listAnalyses(itemId: string): Promise<AnalysisRecord[]> {
+    return Promise.resolve(copy(this.#analyses.filter((record) => record.itemId === itemId)));
+  }
+
+  recordReport(record: ReportRecord, event: CustodyEvent): Promise<void> {
+    return this.#run(() => {
+      this.#append(record.itemId, [event], 'record a report of');
+      this.#reports.push(copy(record));
+    });
+  }
+
+  listReports(itemId: string): Promise<ReportRecord[]> {
+    return Promise.resolve(copy(this.#reports.filter((record) => record.itemId === itemId)));
   }
 
   getItem(id: string): Promise<EvidenceItem | undefined> {
@@ -129,6 +163,8 @@ export class MemoryEvidenceStore implements EvidenceStore {
   referencedBlobs(): Promise<Set<string>> {
     const hashes = new Set<string>();
     for (const blobs of this.#blobs.values()) for (const blob of blobs) hashes.add(blob.sha256);
+    for (const record of this.#analyses) hashes.add(record.resultSha256);
+    for (const record of this.#reports) hashes.add(record.sha256);
     return Promise.resolve(hashes);
   }
 

@@ -32,18 +32,31 @@ export function formatPublicIdentity(identity: PublicIdentity): string {
 }
 
 /**
+ * A public key from the text of a public identity file (its `field:` line) or a bare
+ * `scheme:BASE64URL`, checked to be a valid 32-byte key; `missing` is the error message when
+ * there is none.
+ */
+export function parsePublicKeyLine(
+  text: string,
+  field: 'encryption-key' | 'signing-key',
+  missing: string,
+): string {
+  const scheme = field === 'encryption-key' ? 'x25519' : 'ed25519';
+  const pattern = new RegExp(`(?:^|\\n)(?:${field}:\\s*)?${scheme}:([A-Za-z0-9_-]+)\\s*(?:\\n|$)`);
+  const match = pattern.exec(text.trim());
+  if (match?.[1] === undefined) throw new VmsightError('INVALID_ARGUMENT', missing);
+  importPublicKey(match[1], field === 'encryption-key' ? 'X25519' : 'Ed25519');
+  return match[1];
+}
+
+/**
  * The X25519 key to encrypt to, from the text of a public identity file or a bare
  * `x25519:BASE64URL`. The key is checked to be a valid 32-byte key.
  */
 export function parseRecipientKey(text: string): string {
-  const trimmed = text.trim();
-  const match = /(?:^|\n)(?:encryption-key:\s*)?x25519:([A-Za-z0-9_-]+)\s*(?:\n|$)/.exec(trimmed);
-  if (match?.[1] === undefined) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      'Cannot find an X25519 public key: give "x25519:BASE64URL" or a file written by "vmsight keys show --public"',
-    );
-  }
-  importPublicKey(match[1], 'X25519');
-  return match[1];
+  return parsePublicKeyLine(
+    text,
+    'encryption-key',
+    'Cannot find an X25519 public key: give "x25519:BASE64URL" or a file written by "vmsight keys show --public"',
+  );
 }

@@ -8,7 +8,8 @@ import { VmsightError } from '../core/index.js';
 import { isProcessAlive } from './blob-store.js';
 import { guardFifo } from './fifo-guardian.js';
 import { readFifo } from './fifo-reader.js';
-import { isJsonObject, type JsonObject, type JsonValue } from './canonical-json.js';
+import { asJson, queryVmFacts } from './vm-facts.js';
+import { isJsonObject, type JsonObject } from './canonical-json.js';
 import type { CaptureRecord, ImageSink } from './evidence-locker.js';
 
 const run = promisify(execFile);
@@ -27,56 +28,7 @@ export interface QmpCaptureOptions {
   readonly identity?: JsonObject;
 }
 
-/** query-* commands whose results describe the machine (QEMU 7.2 QAPI schema). */
-const CONFIG_QUERIES = [
-  'query-version',
-  'query-target',
-  'query-kvm',
-  'query-status',
-  'query-cpus-fast',
-  'query-memory-size-summary',
-  'query-memdev',
-  'query-dump-guest-memory-capability',
-] as const;
-/** query-* commands whose results identify the tenant's VM: withheld by `--pseudonymise`. */
-const IDENTITY_QUERIES = ['query-name', 'query-uuid', 'query-block', 'query-chardev'] as const;
-
 const DEFAULT_TIMEOUT_MS = 600_000;
-
-/** Anything QEMU returns, as JSON vmsight can sign (QMP replies are JSON already). */
-function asJson(value: unknown): JsonValue {
-  return JSON.parse(JSON.stringify(value ?? null)) as JsonValue;
-}
-
-async function queryAll(qmp: QmpClient, commands: readonly string[]): Promise<JsonObject> {
-  const out: Record<string, JsonValue> = {};
-  for (const command of commands) {
-    try {
-      out[command] = asJson(await qmp.execute(command, {}, { timeoutMs: 10_000 }));
-    } catch (error) {
-      // A command this QEMU lacks is recorded as such, not fatal: the record says what was asked.
-      out[command] = { error: error instanceof Error ? error.message : String(error) };
-    }
-  }
-  return out;
-}
-
-async function registers(qmp: QmpClient, cpus: JsonValue): Promise<JsonObject> {
-  const out: Record<string, JsonValue> = {};
-  const list = Array.isArray(cpus) ? (cpus as JsonValue[]) : [];
-  for (const cpu of list) {
-    const index = isJsonObject(cpu) ? cpu['cpu-index'] : undefined;
-    if (typeof index !== 'number') continue;
-    out[String(index)] = asJson(
-      await qmp.execute(
-        'human-monitor-command',
-        { 'command-line': 'info registers', 'cpu-index': index },
-        { timeoutMs: 10_000 },
-      ),
-    );
-  }
-  return out;
-}
 
 async function waitForDump(
   events: AsyncIterableIterator<QmpEvent>,
@@ -172,9 +124,7 @@ export function qmpMemoryCapture(
     const events = qmp.events();
     let releaseGuard: (() => Promise<void>) | undefined;
     try {
-      const config = await queryAll(qmp, CONFIG_QUERIES);
-      const identity = await queryAll(qmp, IDENTITY_QUERIES);
-      const cpuRegisters = await registers(qmp, config['query-cpus-fast'] ?? null);
+      const { config, identity, registers: cpuRegisters } = await queryVmFacts(qmp);
       const summary = config['query-memory-size-summary'];
       const baseMemory = isJsonObject(summary) ? summary['base-memory'] : undefined;
       const fifo = join(dir, 'memory.elf');

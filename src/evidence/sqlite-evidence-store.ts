@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { VmsightError } from '../core/index.js';
 import { MIGRATIONS } from './_schema-migrations.js';
-import { checkEventsContinue, requireStatus } from './_store-rules.js';
+import { checkEventsContinue, checkRecordsOf, requireStatus } from './_store-rules.js';
 import { toEvent, toItem, type BlobRow, type EventRow, type ItemRow } from './_sqlite-rows.js';
 import type { CaseRecord, CustodyEvent, EvidenceItem, ItemBlob } from './evidence-records.js';
 import type { EvidenceStore, ItemCompletion, ItemFilter } from './evidence-store.js';
+import type { AnalysisRecord, ReportRecord } from './work-products.js';
 
 /**
  * The `EvidenceStore` on disk: SQLite through better-sqlite3, in WAL mode with `synchronous=FULL`
@@ -169,15 +170,85 @@ export class SqliteEvidenceStore implements EvidenceStore {
   appendEvents(itemId: string, events: readonly CustodyEvent[]): Promise<void> {
     return this.#run(() => {
       this.#db.transaction(() => {
-        requireStatus(this.#item(itemId), itemId, 'complete', 'append custody events to');
-        const last = this.#db
-          .prepare(
-            'SELECT seq, hash FROM custody_events WHERE item_id = ? ORDER BY seq DESC LIMIT 1',
-          )
-          .get(itemId) as { seq: number; hash: string } | undefined;
-        checkEventsContinue(itemId, last, events);
-        this.#insertEvents(events);
+        this.#appendChecked(itemId, events, 'append custody events to');
       })();
+    });
+  }
+
+  /** Inside a transaction: the `appendEvents` rules, then the insert. */
+  #appendChecked(itemId: string, list: readonly CustodyEvent[], doing: string): void {
+    requireStatus(this.#item(itemId), itemId, 'complete', doing);
+    const last = this.#db
+      .prepare('SELECT seq, hash FROM custody_events WHERE item_id = ? ORDER BY seq DESC LIMIT 1')
+      .get(itemId) as { seq: number; hash: string } | undefined;
+    checkEventsContinue(itemId, last, list);
+    this.#insertEvents(list);
+  }
+
+  recordAnalyses(
+    itemId: string,
+    records: readonly AnalysisRecord[],
+    event: CustodyEvent,
+  ): Promise<void> {
+    return this.#run(() => {
+      this.#db.transaction(() => {
+        checkRecordsOf(itemId, records);
+        this.#appendChecked(itemId, [event], 'record an analysis of');
+        const insert = this.#db.prepare(
+          `INSERT INTO analyses (id, item_id, run_id, plugin, plugin_version, created_at,
+             result_sha256, result_size, row_count)
+           VALUES (@id, @itemId, @runId, @plugin, @pluginVersion, @createdAt, @resultSha256,
+             @resultSize, @rowCount)`,
+        );
+        for (const record of records) {
+          insert.run({ ...record });
+        }
+      })();
+    });
+  }
+
+  listAnalyses(itemId: string): Promise<AnalysisRecord[]> {
+    return this.#get(
+      () =>
+        this.#db
+          .prepare(
+            `SELECT id, item_id AS itemId, run_id AS runId, plugin, plugin_version AS pluginVersion,
+               created_at AS createdAt, result_sha256 AS resultSha256, result_size AS resultSize,
+               row_count AS rowCount
+             FROM analyses WHERE item_id = ? ORDER BY created_at, rowid`,
+          )
+          .all(itemId) as AnalysisRecord[],
+    );
+  }
+
+  recordReport(record: ReportRecord, event: CustodyEvent): Promise<void> {
+    return this.#run(() => {
+      this.#db.transaction(() => {
+        this.#appendChecked(record.itemId, [event], 'record a report of');
+        this.#db
+          .prepare(
+            `INSERT INTO reports (id, item_id, format, created_at, sha256, signature, size,
+               signer_key, analysis_run_id)
+             VALUES (@id, @itemId, @format, @createdAt, @sha256, @signature, @size, @signerKey,
+               @analysisRunId)`,
+          )
+          .run({ ...record, analysisRunId: record.analysisRunId ?? null });
+      })();
+    });
+  }
+
+  listReports(itemId: string): Promise<ReportRecord[]> {
+    return this.#get(() => {
+      const rows = this.#db
+        .prepare(
+          `SELECT id, item_id AS itemId, format, created_at AS createdAt, sha256, size, signature,
+             signer_key AS signerKey, analysis_run_id AS analysisRunId
+           FROM reports WHERE item_id = ? ORDER BY created_at, rowid`,
+        )
+        .all(itemId) as (ReportRecord & { analysisRunId: string | null })[];
+      return rows.map(({ analysisRunId, ...rest }) =>
+        analysisRunId === null ? rest : { ...rest, analysisRunId },
+      );
     });
   }
 
@@ -250,7 +321,12 @@ export class SqliteEvidenceStore implements EvidenceStore {
 
   referencedBlobs(): Promise<Set<string>> {
     return this.#get(() => {
-      const rows = this.#db.prepare('SELECT DISTINCT sha256 FROM item_blobs').all() as {
+      const rows = this.#db
+        .prepare(
+          `SELECT sha256 FROM item_blobs UNION SELECT result_sha256 FROM analyses
+           UNION SELECT sha256 FROM reports`,
+        )
+        .all() as {
         sha256: string;
       }[];
       return new Set(rows.map((row) => row.sha256));

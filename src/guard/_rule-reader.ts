@@ -287,8 +287,14 @@ export class RuleReader {
             f.get('follow') === undefined
               ? []
               : this.list(f.get('follow'), `${what}.follow`).map((hop, i) => {
-                  const h = this.map(hop, `${what}.follow[${i}]`, ['at', 'mask', 'stop_bit']);
+                  const h = this.map(hop, `${what}.follow[${i}]`, [
+                    'at',
+                    'mask',
+                    'stop_bit',
+                    'fallback_at',
+                  ]);
                   const stop = h.get('stop_bit');
+                  const fallback = h.get('fallback_at');
                   return {
                     at: this.integer(
                       this.required(h, 'at', hop, `${what}.follow[${i}]`),
@@ -303,6 +309,16 @@ export class RuleReader {
                     ...(stop === undefined
                       ? {}
                       : { stopBit: this.integer(stop, `${what}.follow[${i}].stop_bit`, 0, 31) }),
+                    ...(fallback === undefined
+                      ? {}
+                      : {
+                          fallbackAt: this.integer(
+                            fallback,
+                            `${what}.follow[${i}].fallback_at`,
+                            0,
+                            4096,
+                          ),
+                        }),
                   };
                 }),
           length,

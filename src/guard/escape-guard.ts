@@ -60,6 +60,11 @@ export interface EscapeGuardOptions {
   readonly engine: AnalysisEngine;
   readonly bindings?: Readonly<Record<string, number>>;
   readonly mmioWindows?: readonly { base: number; size: number }[];
+  /**
+   * Live guest RAM files by VM (`memory-backend-file,share=on`): the worker reads the few bytes a
+   * memory rule inspects at a device kick straight from them.
+   */
+  readonly memoryFiles?: Readonly<Record<string, string>>;
   /** Verdict cache entries (default 65,536). */
   readonly cacheCapacity?: number;
   /** Engine queue: windows waiting (default 1,024) and running at once (default 4). */
@@ -139,6 +144,7 @@ export class EscapeGuard {
       bindings: options.bindings ?? {},
       mmioWindows: options.mmioWindows ?? [],
       cacheCapacity: options.cacheCapacity ?? 65_536,
+      ...(options.memoryFiles === undefined ? {} : { memoryFiles: options.memoryFiles }),
     };
     worker.postMessage(init);
     return new EscapeGuard(worker, options);

@@ -140,7 +140,7 @@ const le32 = (v: number): number[] => [
 ];
 const le64 = (v: number): number[] => [...le32(v % 2 ** 32), ...le32(Math.floor(v / 2 ** 32))];
 
-test('USB EHCI: SETUP wLength 0xffff blocks; a GET_DESCRIPTOR of 18 bytes does not; a terminated list is skipped', () => {
+test('USB EHCI: SETUP wLength 0xffff blocks, also once the controller consumed the qTD; a GET_DESCRIPTOR of 18 bytes does not; a list never started is skipped', () => {
   const ehci = 0xfebf1000;
   const schedule = (wLength: number, terminate = 0): MemoryProbe =>
     memory({
@@ -152,6 +152,14 @@ test('USB EHCI: SETUP wLength 0xffff blocks; a GET_DESCRIPTOR of 18 bytes does n
   assert.deepEqual(firing(kick, schedule(0xffff)), ['usb-ehci-setup-len']);
   assert.deepEqual(firing(kick, schedule(18)), []);
   assert.deepEqual(firing(kick, schedule(0xffff, 1)), []);
+  // Consumed by the controller: the overlay's next pointer is terminated, the current qTD
+  // pointer (QH+0x0c) still leads to the SETUP packet.
+  const consumed = memory({
+    0x10000: [...(new Array(12).fill(0) as number[]), ...le32(0x11000), ...le32(1)],
+    0x11000: [...(new Array(12).fill(0) as number[]), ...le32(0x12000)],
+    0x12000: [0x80, 6, 0, 1, 0, 0, 0x00, 0x20],
+  });
+  assert.deepEqual(firing(kick, consumed), ['usb-ehci-setup-len']);
 });
 
 test('NVMe: Get Log Page LID 4 offset 8192 blocks (CVE-2021-3947); PRP1 into the BAR blocks (CVE-2021-3929); benign admin commands do not', () => {

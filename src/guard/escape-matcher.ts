@@ -280,12 +280,23 @@ export class EscapeMatcher {
     if (match.entry !== undefined)
       address += Math.max(0, kickValue - match.entry.minus) * match.entry.stride;
     // Each hop is a guest pointer: attacker-controlled, so it is only ever used as a probe address.
+    const u32At = (at: number): number | undefined => {
+      const bytes = this.#probe?.(vm, at, 4);
+      if (bytes === undefined || bytes.length < 4) return undefined;
+      return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+    };
     for (const hop of match.follow) {
-      const pointer = this.#probe(vm, address + hop.at, 4);
-      if (pointer === undefined || pointer.length < 4) return false;
-      const raw = new DataView(pointer.buffer, pointer.byteOffset, 4).getUint32(0, true);
-      // A terminate bit (EHCI T-bit) means the list ends here: nothing to inspect.
-      if (hop.stopBit !== undefined && (raw >>> hop.stopBit) & 1) return false;
+      let raw = u32At(address + hop.at);
+      if (raw === undefined) return false;
+      const terminated = (value: number): boolean =>
+        hop.stopBit !== undefined && ((value >>> hop.stopBit) & 1) === 1;
+      // Terminated: the list is consumed, the device's own place is the last chance; a zero
+      // there means it never started (nothing to inspect).
+      if (terminated(raw) && hop.fallbackAt !== undefined) {
+        const current = u32At(address + hop.fallbackAt);
+        if (current === undefined || (current & hop.mask) === 0) return false;
+        raw = current;
+      } else if (terminated(raw)) return false;
       address = (raw & hop.mask) >>> 0;
     }
     const bytes = this.#probe(vm, address, match.length);

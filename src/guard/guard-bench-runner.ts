@@ -2,6 +2,7 @@ import type { AnalysisEngine } from './analysis-engine.js';
 import { EscapeGuard } from './escape-guard.js';
 import { ioTokens } from './io-token.js';
 import type { EscapeRule } from './rule.js';
+import { recordedBatch, type RecordedStreams } from './recorded-streams.js';
 import { rng, syntheticBatch } from './synthetic-streams.js';
 
 export interface GuardBenchOptions {
@@ -13,6 +14,8 @@ export interface GuardBenchOptions {
   readonly engine: AnalysisEngine;
   /** `guard`: through the guard; `direct`: every window straight to the engine (the baseline). */
   readonly mode: 'guard' | 'direct';
+  /** Replay these recorded streams instead of synthetic lab-shaped ones (windowSize is theirs). */
+  readonly streams?: RecordedStreams;
   /** Batches posted to the worker before waiting for the oldest (default 1). */
   readonly inFlight?: number;
 }
@@ -44,7 +47,7 @@ function percentile(values: number[], p: number): number {
 }
 
 /**
- * Replays synthetic lab-shaped streams as `vms` concurrent VMs for `rounds` rounds and reports
+ * Replays synthetic lab-shaped streams (or recorded ones) as `vms` concurrent VMs for `rounds` rounds and reports
  * figures. Known-escape latency is from posting the batch holding the escape's triggering window to
  * that window's `block` verdict (batching delay included). Never asserts on time.
  */
@@ -82,7 +85,10 @@ export async function runGuardBench(options: GuardBenchOptions): Promise<GuardBe
     for (let round = 0; round < options.rounds; round += 1) {
       for (let first = 0; first < options.vms; first += options.batchWindows) {
         const count = Math.min(options.batchWindows, options.vms - first);
-        const batch = syntheticBatch(first, count, options.windowSize, round, random);
+        const batch =
+          options.streams === undefined
+            ? syntheticBatch(first, count, options.windowSize, round, random)
+            : recordedBatch(options.streams, first, count, round);
         windows += count;
         const posted = performance.now();
         if (guard !== undefined) {

@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { GuardCore } from './guard-core.js';
+import { RamFileProbe } from './ram-file-probe.js';
 import { transferListOf, type FromWorker, type ToWorker } from './protocol.js';
 
 let core: GuardCore | undefined;
@@ -13,7 +14,9 @@ if (port === null) throw new Error('The guard worker must run in a worker thread
 port.on('message', (message: ToWorker) => {
   try {
     if (message.type === 'init') {
-      core = new GuardCore(message);
+      const ram =
+        message.memoryFiles === undefined ? undefined : new RamFileProbe(message.memoryFiles);
+      core = new GuardCore(message, ram?.probe);
       return;
     }
     if (core === undefined) throw new Error('Scan request before init');

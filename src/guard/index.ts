@@ -58,3 +58,19 @@ export {
   streamKindOf,
   syntheticBatch,
 } from './synthetic-streams.js';
+export {
+  parseQueryPci,
+  pciGuardLayout,
+  queryPciGuardLayout,
+  type PciBar,
+  type PciDevice,
+  type PciGuardLayout,
+} from './pci-bindings.js';
+export { MAX_PROBE_BYTES, RamFileProbe } from './ram-file-probe.js';
+export {
+  RECORDED_BENIGN_STREAM,
+  RECORDED_ESCAPE_STREAM,
+  loadRecordedStreams,
+  recordedBatch,
+  type RecordedStreams,
+} from './recorded-streams.js';

@@ -13,6 +13,8 @@ export interface Init {
   readonly bindings: Readonly<Record<string, number>>;
   readonly mmioWindows: readonly { readonly base: number; readonly size: number }[];
   readonly cacheCapacity: number;
+  /** Live guest RAM files by VM (QEMU memory-backend-file), for memory predicates at a kick. */
+  readonly memoryFiles?: Readonly<Record<string, string>>;
 }
 
 /** One VM's window inside a batch: accesses `[start, start + count)` of the batch arrays. */

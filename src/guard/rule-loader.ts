@@ -24,6 +24,7 @@ const TOP_KEYS = [
   'span',
   'checked_against',
   'benign_tested',
+  'real_trigger',
   'match',
 ] as const;
 
@@ -98,6 +99,9 @@ export function parseRuleFile(file: string, text: string): EscapeRule {
     benignTested: reader
       .list(need('benign_tested'), 'benign_tested')
       .map((item) => reader.string(item, 'benign_tested item')),
+    ...(fields.get('real_trigger') === undefined
+      ? {}
+      : { realTrigger: reader.string(fields.get('real_trigger'), 'real_trigger') }),
     match: reader.matcher(need('match'), span),
     file,
   };

@@ -93,6 +93,12 @@ export interface MemoryMatcher {
     readonly at: number;
     readonly mask: number;
     readonly stopBit?: number;
+    /**
+     * Where to read the pointer instead when the one at `at` is terminated (`stopBit` set): the
+     * device may already have consumed the list and kept its place elsewhere (the EHCI QH's
+     * current-qTD pointer at +0x0c once the overlay advanced, EHCI spec 3.6 / hw/usb/hcd-ehci.c).
+     */
+    readonly fallbackAt?: number;
   }[];
   readonly length: number;
   readonly all: readonly MemoryField[];
@@ -122,6 +128,8 @@ export interface EscapeRule {
   readonly span: number;
   readonly checkedAgainst: readonly SourceCheck[];
   readonly benignTested: readonly string[];
+  /** The real-guest test that performs the trigger and asserts the block, and how. */
+  readonly realTrigger?: string;
   readonly match: Matcher;
   /** The file the rule came from, for messages. */
   readonly file: string;

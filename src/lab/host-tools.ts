@@ -15,6 +15,9 @@ export const LAB_HOST_PACKAGES = [
   { package: 'busybox-static', tool: 'busybox' },
   { package: 'xz-utils', tool: 'xz' },
   { package: 'zstd', tool: 'zstd' },
+  // `vmsight report --format pdf` prints HTML with headless Chromium; tests read it with pdftotext.
+  { package: 'chromium', tool: 'chromium' },
+  { package: 'poppler-utils', tool: 'pdftotext' },
 ] as const;
 
 /** The command that installs every lab package, as printed in error messages. */

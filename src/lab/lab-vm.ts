@@ -39,6 +39,8 @@ export interface LabVmOptions {
   /** Default "tcg": this host's KVM cannot boot a stock kernel (lab-notes §1). */
   readonly accel?: 'tcg' | 'kvm';
   readonly extraArgs?: readonly string[];
+  /** Add `-device vmcoreinfo` (default true). */
+  readonly vmcoreinfoDevice?: boolean;
   /** Deadline for GUEST-READY on the serial console. Default 90 s. */
   readonly bootTimeoutMs?: number;
   /**
@@ -137,6 +139,7 @@ export async function startLabVm(options: LabVmOptions = {}): Promise<LabVm> {
     ...(workloadPath === undefined ? {} : { workloadPath }),
     ...(gdbPort === undefined ? {} : { gdbPort }),
     ...(options.extraArgs === undefined ? {} : { extraArgs: options.extraArgs }),
+    ...(options.vmcoreinfoDevice === false ? { vmcoreinfoDevice: false } : {}),
   });
   const qemuLog = openSync(join(dir, 'qemu.log'), 'w');
   const child = (() => {

@@ -15,6 +15,8 @@ export interface QemuCommandInputs {
   readonly workloadPath?: string;
   readonly gdbPort?: number;
   readonly extraArgs?: readonly string[];
+  /** `-device vmcoreinfo` (default true); false to test a guest whose dumps carry no VMCOREINFO. */
+  readonly vmcoreinfoDevice?: boolean;
 }
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -73,8 +75,7 @@ export function buildQemuArgs(inputs: QemuCommandInputs): string[] {
     inputs.artifacts.initramfs,
     '-append',
     append,
-    '-device',
-    'vmcoreinfo',
+    ...(inputs.vmcoreinfoDevice === false ? [] : ['-device', 'vmcoreinfo']),
     ...(inputs.workloadPath === undefined
       ? []
       : ['-fw_cfg', `name=opt/workload,file=${inputs.workloadPath}`]),

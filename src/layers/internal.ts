@@ -3,3 +3,4 @@
  * lets only `*.test.ts` and `*.bench.ts` files import this, and the build leaves it out.
  */
 export { buildTestElf } from './internal-test/elf-test-builder.js';
+export { PageTableBuilder } from './_page-table-builder.js';

@@ -10,6 +10,9 @@ export {
 export * as linux from './linux/index.js';
 export {
   lsmodPlugin,
+  lsofPlugin,
+  mapsPlugin,
+  sockstatPlugin,
   psxviewPlugin,
   psauxPlugin,
   pslistPlugin,
@@ -20,5 +23,8 @@ export {
   type PslistRow,
   type PstreeRow,
   type LsmodRow,
+  type LsofRow,
+  type MapsRow,
+  type SockstatRow,
   type PsxviewRow,
 } from './linux/index.js';

@@ -21,7 +21,8 @@ import {
 } from '../symbols/index.js';
 import { kernelImagePhysical } from './kaslr.js';
 import { profileCacheKey, readCachedProfile, writeCachedProfile } from './profile-cache.js';
-import { requireVmcoreinfo } from './vmcoreinfo-scanner.js';
+import { locateKernelByKallsyms, type ScannedKernel } from './kallsyms-scan-profile.js';
+import { scanVmcoreinfo, type VmcoreinfoScanOptions } from './vmcoreinfo-scanner.js';
 
 export interface KernelProfileOptions {
   /** From the dump's note; found by scanning guest memory when absent. */
@@ -35,6 +36,12 @@ export interface KernelProfileOptions {
   /** Directory of cached profiles (`.vmsight/profiles`); no caching when absent. */
   readonly cacheDir?: string | undefined;
   readonly kallsyms?: KallsymsOptions;
+  /**
+   * Ignore VMCOREINFO and find the kernel by scanning memory for the kallsyms tables, as is done
+   * automatically when guest memory holds no VMCOREINFO.
+   */
+  readonly scanKallsyms?: boolean;
+  readonly vmcoreinfoScan?: VmcoreinfoScanOptions | undefined;
 }
 
 /** Everything a plugin needs to read one guest kernel's objects. */
@@ -44,7 +51,7 @@ export interface KernelProfile {
   /** The kernel's address space (init_top_pgt). */
   readonly kernel: VirtualLayer;
   readonly symbols: SymbolTable;
-  /** Absent when the profile was found without it (the IDT route). */
+  /** Absent when the profile was found without it (the IDT route, the kallsyms scan). */
   readonly vmcoreinfo: Vmcoreinfo | undefined;
   readonly banner: string;
   readonly buildId: string | undefined;
@@ -88,24 +95,32 @@ export async function openKernelProfile(
   layer: PhysicalLayer,
   options: KernelProfileOptions = {},
 ): Promise<KernelProfile> {
-  const vmcoreinfo = options.vmcoreinfo ?? requireVmcoreinfo(layer);
-  const slide = vmcoreinfo.kernelOffset ?? 0n;
-  const physBase = vmcoreinfo.number('phys_base') ?? 0n;
-  const la57 = vmcoreinfo.number('pgtable_l5_enabled') === 1n;
-  const topPgt = vmcoreinfo.symbol('init_top_pgt');
-  if (topPgt === undefined) {
-    throw new VmsightError('NOT_FOUND', 'VMCOREINFO has no SYMBOL(init_top_pgt)');
-  }
-  const kernelCr3 = kernelImagePhysical(topPgt, physBase);
+  const vmcoreinfo =
+    options.scanKallsyms === true
+      ? undefined
+      : (options.vmcoreinfo ?? scanVmcoreinfo(layer, options.vmcoreinfoScan)?.info);
+  // Without VMCOREINFO (no CONFIG_CRASH_CORE, or wiped), the kallsyms tables are found by scanning.
+  const scanned =
+    vmcoreinfo === undefined
+      ? locateKernelByKallsyms(layer, { kallsyms: options.kallsyms })
+      : undefined;
+  const facts = scanned ?? kernelFacts(vmcoreinfo as Vmcoreinfo);
+  const { slide, physBase, la57, kernelCr3 } = facts;
   const walker = new PageTableWalker(layer, la57 ? PAGING_5_LEVEL : PAGING_4_LEVEL);
   const kernel = new VirtualLayer(walker, kernelCr3);
   const read = (va: bigint, length: number): Uint8Array => kernel.read(va, length);
-  const buildId = vmcoreinfo.get('BUILD-ID');
+  const buildId = vmcoreinfo?.get('BUILD-ID');
+  const decodeSymbols = (): KernelSymbol[] =>
+    scanned?.symbols ??
+    decodeKallsyms(read, kallsymsTables(vmcoreinfo as Vmcoreinfo), options.kallsyms);
 
   let isf: IsfDocument;
   let source: KernelProfile['source'];
   let banner: string;
-  const cacheKey = profileCacheKey(vmcoreinfo.get('OSRELEASE') ?? '', buildId ?? '');
+  const cacheKey =
+    scanned === undefined
+      ? profileCacheKey(vmcoreinfo?.get('OSRELEASE') ?? '', buildId ?? '')
+      : profileCacheKey('kallsyms-scan', bannerOf(read, scanned.symbols));
   const cached =
     options.isf === undefined && options.kernel === undefined && options.cacheDir !== undefined
       ? await readCachedProfile(options.cacheDir, cacheKey)
@@ -120,26 +135,16 @@ export async function openKernelProfile(
     source = 'isf';
     banner = readBanner(read, isf, slide) ?? '';
   } else {
-    const symbols = decodeKallsyms(read, kallsymsTables(vmcoreinfo), options.kallsyms);
-    const bannerSymbol = symbols.find((s) => s.name === 'linux_banner');
-    if (bannerSymbol === undefined) {
-      throw new VmsightError('NOT_FOUND', 'kallsyms has no linux_banner symbol');
-    }
-    banner = readCString(read, bannerSymbol.address);
+    const symbols = decodeSymbols();
+    banner = bannerOf(read, symbols);
     const vmlinux = await pickKernel(banner, options);
     isf = buildIsf({
       btf: await loadVmlinuxBtf(vmlinux),
       symbols,
       slide,
       banner,
-      sources: [
-        {
-          kind: 'btf',
-          name: vmlinux.split('/').pop() ?? vmlinux,
-          hash_type: 'build-id',
-          hash_value: buildId ?? '',
-        },
-      ],
+      // No `sources`: Volatility 3 allows only dwarf, symtab and system-map files hashed with
+      // sha256 there (isf-validator.ts), and these types come from BTF, these symbols from memory.
     });
     source = 'btf+kallsyms';
     if (options.cacheDir !== undefined) await writeCachedProfile(options.cacheDir, cacheKey, isf);
@@ -159,6 +164,34 @@ export async function openKernelProfile(
     source,
     addressSpace: (cr3) => new VirtualLayer(walker, cr3),
   };
+}
+
+/** The kernel's position from VMCOREINFO (KERNELOFFSET, NUMBER(phys_base), SYMBOL(init_top_pgt)). */
+function kernelFacts(
+  info: Vmcoreinfo,
+): Pick<ScannedKernel, 'slide' | 'physBase' | 'la57' | 'kernelCr3'> {
+  const topPgt = info.symbol('init_top_pgt');
+  if (topPgt === undefined) {
+    throw new VmsightError('NOT_FOUND', 'VMCOREINFO has no SYMBOL(init_top_pgt)');
+  }
+  const physBase = info.number('phys_base') ?? 0n;
+  return {
+    slide: info.kernelOffset ?? 0n,
+    physBase,
+    la57: info.number('pgtable_l5_enabled') === 1n,
+    kernelCr3: kernelImagePhysical(topPgt, physBase),
+  };
+}
+
+function bannerOf(
+  read: (va: bigint, n: number) => Uint8Array,
+  symbols: readonly KernelSymbol[],
+): string {
+  const bannerSymbol = symbols.find((s) => s.name === 'linux_banner');
+  if (bannerSymbol === undefined) {
+    throw new VmsightError('NOT_FOUND', 'kallsyms has no linux_banner symbol');
+  }
+  return readCString(read, bannerSymbol.address);
 }
 
 function kallsymsTables(info: Vmcoreinfo): KallsymsTableAddresses {

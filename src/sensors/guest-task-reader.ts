@@ -190,6 +190,12 @@ export class RamTaskReader implements TaskReader {
     }
   }
 
+  /** The address space whose page tables `cr3` roots, for reading syscall arguments. */
+  addressSpace(cr3: bigint): VirtualLayer {
+    this.#walker.invalidate();
+    return new VirtualLayer(this.#walker, cr3 & CR3_ADDRESS_MASK);
+  }
+
   close(): void {
     this.#layer.close();
   }
@@ -224,7 +230,7 @@ function readInt32(space: VirtualLayer, address: bigint): number {
   return new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
 }
 
-function readUint64(space: VirtualLayer, address: bigint): bigint {
+export function readUint64(space: VirtualLayer, address: bigint): bigint {
   const bytes = space.read(address, 8);
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
 }
@@ -233,7 +239,7 @@ function readUint64(space: VirtualLayer, address: bigint): bigint {
  * A NUL-terminated string from guest memory, read up to each page end so it never touches a page
  * it does not need. Cut at `max` bytes, decoded as latin1 (guest bytes, not trusted to be UTF-8).
  */
-function readCString(space: VirtualLayer, address: bigint, max: number): string {
+export function readCString(space: VirtualLayer, address: bigint, max: number): string {
   const parts: Buffer[] = [];
   let length = 0;
   let at = address;

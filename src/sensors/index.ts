@@ -36,6 +36,7 @@ export {
   type TcgProbeAddresses,
 } from './tcg-event-decoder.js';
 export { createLogFifo, type LogFifo } from './log-fifo.js';
+export { SyscallArgumentReader, type SyscallArguments } from './syscall-argument-reader.js';
 export {
   TcgSensor,
   tcgSensorQemuArgs,
@@ -43,8 +44,29 @@ export {
   type TcgSensorOptions,
 } from './tcg-sensor.js';
 // KVM host-side port I/O capture (guard engineer)
-export { kvmPioToEvent, parseKvmPioLine, type KvmPioRecord } from './kvm-pio-parser.js';
+export {
+  kvmMmioToEvent,
+  kvmPioToEvent,
+  parseKvmPioLine,
+  type KvmPioRecord,
+} from './kvm-pio-parser.js';
 export { KvmPioTrace } from './kvm-trace-instance.js';
+// KVM ftrace sensor and GDB breakpoint sensor (issue 5)
+export {
+  KVM_TRACE_EVENTS,
+  parseKvmTraceLine,
+  type KvmExitRecord,
+  type KvmMmioRecord,
+  type KvmTraceRecord,
+} from './kvm-trace-parser.js';
+export { TracefsInstance, type TracefsInstanceOptions } from './tracefs-instance.js';
+export {
+  KvmSensor,
+  type KvmSensorOptions,
+  type KvmSensorStats,
+  type VcpuThreadSource,
+} from './kvm-sensor.js';
+export { GdbSensor, type GdbSensorOptions, type GdbSensorStats } from './gdb-sensor.js';
 export {
   parseKallsymsText,
   probeAddressesFromArgs,

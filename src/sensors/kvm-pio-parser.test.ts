@@ -7,6 +7,7 @@ test('a kvm_pio trace_pipe line parses into a port write with the vCPU thread an
     ' qemu-system-x86-4242    [001] d..1.  1234.000567: kvm_pio: pio_write at 0x3f5 size 1 count 1 val 0x42 ';
   const record = parseKvmPioLine(line);
   assert.deepEqual(record, {
+    event: 'pio',
     tid: 4242,
     clockNs: 1_234_000_567_000n,
     direction: 'write',

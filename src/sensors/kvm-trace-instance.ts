@@ -1,43 +1,34 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { VmsightError, splitLines } from '../core/index.js';
 import type { PortIoEvent } from '../events/index.js';
 import { kvmPioToEvent, parseKvmPioLine } from './kvm-pio-parser.js';
+import { TracefsInstance } from './tracefs-instance.js';
 
-const TRACEFS = '/sys/kernel/tracing';
-const live = new Set<string>();
-let exitHookInstalled = false;
-
-function removeSync(dir: string): void {
-  try {
-    execFileSync(
-      'sh',
-      [
-        '-c',
-        `echo 0 > '${dir}/tracing_on'; echo 0 > '${dir}/events/kvm/kvm_pio/enable'; rmdir '${dir}'`,
-      ],
-      { stdio: 'ignore' },
-    );
-  } catch {
-    // Best effort on exit: the instance may already be gone.
-  }
-}
+/** Repeat counts of a `rep outs` beyond this are cut: the kernel bounds them by a page anyway. */
+const MAX_REPEAT = 4096;
 
 /**
- * A tracefs instance of vmsight's own with `kvm:kvm_pio` enabled for one QEMU process's threads
- * (lab-notes.md §8). Its own instance leaves the global buffer and other users' instances alone.
- * Always `close()` it; it is also removed on process exit.
+ * `kvm:kvm_pio` alone for one QEMU process's threads, in a tracefs instance of vmsight's own
+ * (lab-notes.md §8): the low-latency port-I/O feed the escape guard reads. `KvmSensor` is the full
+ * sensor (port I/O, MMIO, exits, counted losses). Always `close()` it; it is also removed on exit.
+ *
+ * @example
+ * ```ts
+ * import { KvmPioTrace } from './kvm-trace-instance.js';
+ * const trace = await KvmPioTrace.open({ name: 'vmsight-guard-1', vm: 'vm1', qemuPid: 4242 });
+ * for await (const event of trace.events()) { console.log(event.port); break; }
+ * await trace.close();
+ * ```
  */
 export class KvmPioTrace {
   readonly dir: string;
+  readonly #instance: TracefsInstance;
   readonly #vm: string;
   readonly #epochOffsetNs: bigint;
-  #stream: ReturnType<typeof createReadStream> | undefined;
 
-  private constructor(dir: string, vm: string) {
-    this.dir = dir;
+  private constructor(instance: TracefsInstance, vm: string) {
+    this.#instance = instance;
+    this.dir = instance.dir;
     this.#vm = vm;
     // trace_clock "mono" is CLOCK_MONOTONIC, the clock of process.hrtime.
     this.#epochOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -45,50 +36,29 @@ export class KvmPioTrace {
 
   /** Creates the instance and enables `kvm_pio` for the threads of `qemuPid` (start QEMU with -S). */
   static async open(options: { name: string; vm: string; qemuPid: number }): Promise<KvmPioTrace> {
-    if (!existsSync(join(TRACEFS, 'instances'))) {
-      try {
-        execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore' });
-      } catch (cause) {
-        throw new VmsightError('DEPENDENCY_MISSING', `Cannot mount tracefs at ${TRACEFS}`, {
-          cause,
-        });
-      }
-    }
-    const dir = join(TRACEFS, 'instances', options.name);
-    await mkdir(dir);
-    live.add(dir);
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.once('exit', () => {
-        for (const left of live) removeSync(left);
-      });
-    }
-    const trace = new KvmPioTrace(dir, options.vm);
+    let tids: string[];
     try {
-      await writeFile(join(dir, 'trace_clock'), 'mono');
-      const tids = await readdir(`/proc/${options.qemuPid}/task`);
-      await writeFile(join(dir, 'set_event_pid'), tids.join(' '));
-      await writeFile(join(dir, 'events/kvm/kvm_pio/enable'), '1');
-      await writeFile(join(dir, 'tracing_on'), '1');
+      tids = await readdir(`/proc/${options.qemuPid}/task`);
     } catch (cause) {
-      await trace.close();
-      throw new VmsightError('IO_ERROR', `Cannot set up tracefs instance "${options.name}"`, {
-        cause,
-      });
+      throw new VmsightError('NOT_FOUND', `No process ${options.qemuPid} to trace`, { cause });
     }
-    return trace;
+    const instance = await TracefsInstance.create({
+      name: options.name,
+      events: ['kvm:kvm_pio'],
+      pids: tids.map(Number),
+    });
+    return new KvmPioTrace(instance, options.vm);
   }
 
   /** The port accesses as guest events, in order, until `close()`. */
   async *events(): AsyncGenerator<PortIoEvent> {
-    this.#stream = createReadStream(join(this.dir, 'trace_pipe'));
-    for await (const line of splitLines(this.#stream, {
+    for await (const line of splitLines(this.#instance.openPipe(), {
       source: 'trace_pipe',
       maxLineBytes: 4096,
     })) {
       const record = parseKvmPioLine(line.text);
       if (record === undefined) continue;
-      for (let i = 0; i < Math.max(1, record.count); i += 1) {
+      for (let i = 0; i < Math.min(MAX_REPEAT, Math.max(1, record.count)); i += 1) {
         const event = kvmPioToEvent(record, this.#vm, this.#epochOffsetNs);
         if (event !== undefined) yield event;
       }
@@ -96,23 +66,6 @@ export class KvmPioTrace {
   }
 
   async close(): Promise<void> {
-    if (!live.has(this.dir)) return;
-    // A pending trace_pipe read blocks until a line arrives: a marker line (written while tracing
-    // is still on) releases it, and the instance cannot be removed while the pipe is open.
-    this.#stream?.destroy();
-    await writeFile(join(this.dir, 'trace_marker'), 'vmsight-close\n').catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await writeFile(join(this.dir, 'tracing_on'), '0').catch(() => undefined);
-    await writeFile(join(this.dir, 'events/kvm/kvm_pio/enable'), '0').catch(() => undefined);
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      try {
-        await rmdir(this.dir);
-        live.delete(this.dir);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
-    throw new VmsightError('IO_ERROR', `Cannot remove tracefs instance ${this.dir}`);
+    await this.#instance.remove();
   }
 }

@@ -1,5 +1,6 @@
 import { SyscallTable, type GuestEvent, type GuestProcess } from '../events/index.js';
 import type { TaskReader } from './guest-task-reader.js';
+import type { SyscallArgumentReader } from './syscall-argument-reader.js';
 import type { TcgExecRecord } from './tcg-log-record.js';
 
 /** Kernel addresses the sensor's `-dfilter` ranges start at (runtime addresses, slide applied). */
@@ -17,6 +18,8 @@ export interface TcgEventDecoderOptions {
   readonly tasks?: TaskReader;
   /** Emit `context-switch` events as well as using them for attribution. Default true. */
   readonly contextSwitchEvents?: boolean;
+  /** Reads execve/open/connect arguments from guest memory; without it events carry registers only. */
+  readonly arguments?: SyscallArgumentReader;
 }
 
 /** execve (59) and execveat (322): the task's comm and argv change when they succeed. */
@@ -55,6 +58,7 @@ export class TcgEventDecoder {
   readonly #vm: string;
   readonly #addresses: TcgProbeAddresses;
   readonly #tasks: TaskReader | undefined;
+  readonly #arguments: SyscallArgumentReader | undefined;
   readonly #switchEvents: boolean;
   readonly #vcpus = new Map<number, VcpuState>();
   readonly #unknownCr3 = new Set<bigint>();
@@ -65,6 +69,7 @@ export class TcgEventDecoder {
     this.#vm = options.vm;
     this.#addresses = options.addresses;
     this.#tasks = options.tasks;
+    this.#arguments = options.arguments;
     this.#switchEvents = options.contextSwitchEvents ?? true;
   }
 
@@ -127,6 +132,8 @@ export class TcgEventDecoder {
         registers.r8,
         registers.r9,
       ],
+      // Read now: the strings are in the process's memory only until it moves on.
+      ...this.#arguments?.read(nr, registers),
     };
   }
 

@@ -6,6 +6,7 @@ import { IO_TRACE_EVENTS, IoTraceDecoder } from './io-trace-decoder.js';
 import { FifoReader } from './fifo-reader.js';
 import { createLogFifo, type LogFifo } from './log-fifo.js';
 import { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
+import type { SyscallArgumentReader } from './syscall-argument-reader.js';
 import { TcgEventDecoder, type TcgProbeAddresses } from './tcg-event-decoder.js';
 import { TcgLogParser } from './tcg-log-parser.js';
 import type { TcgLogRecord } from './tcg-log-record.js';
@@ -23,6 +24,14 @@ export interface TcgSensorOptions {
   /** Must be the addresses QEMU was started with (see {@link tcgSensorQemuArgs}). */
   readonly addresses: TcgProbeAddresses;
   readonly tasks?: TaskReader;
+  /** Reads execve/open/connect arguments from guest memory at entry. */
+  readonly arguments?: SyscallArgumentReader;
+  /**
+   * Bytes read ahead of the parser (default 4 MiB, ~3,000 dumps). Task and argument reads happen
+   * when a dump is parsed, so the read-ahead is how far guest memory has moved on by then: a
+   * small one keeps them close to the call at some cost in throughput.
+   */
+  readonly readAheadBytes?: number;
   /** Capture syscalls and context switches (`log cpu,exec`). Default true. */
   readonly syscalls?: boolean;
   /** Capture I/O trace events ({@link IO_TRACE_EVENTS}). Default false. */
@@ -105,6 +114,7 @@ export class TcgSensor implements Sensor {
       vm: options.vm,
       addresses: options.addresses,
       ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      ...(options.arguments === undefined ? {} : { arguments: options.arguments }),
     });
     this.#io = new IoTraceDecoder({ vm: options.vm });
     this.#parser = new TcgLogParser({
@@ -127,7 +137,7 @@ export class TcgSensor implements Sensor {
       const reader = FifoReader.open(fifo.path);
       this.#reader = reader;
       await expectEmpty(monitor.hmp(`logfile ${fifo.path}`), 'logfile');
-      this.#pump = this.#run(reader.chunks(READ_BUFFER_BYTES));
+      this.#pump = this.#run(reader.chunks(this.#options.readAheadBytes ?? READ_BUFFER_BYTES));
       if (this.#options.io === true) await this.#setTraceEvents(true);
       // `exec` prints a `Trace` line per TB inside the -dfilter ranges, `cpu` the registers
       // after it (lab-notes §4b: ~105-120 k syscalls/s to a file, every entry logged).

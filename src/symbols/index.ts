@@ -20,7 +20,7 @@ export {
 } from './kallsyms-decoder.js';
 export { buildIsf, type IsfBuildInput } from './isf-builder.js';
 export { parseIsfJson, stringifyIsfJson, type IsfParseOptions } from './isf-json.js';
-export { readIsfFile, writeIsfFile, type IsfReadOptions } from './isf-file.js';
+export { checkIsfFile, readIsfFile, writeIsfFile, type IsfReadOptions } from './isf-file.js';
 export {
   ISF_FORMAT_VERSION,
   type IsfDocument,
@@ -33,3 +33,14 @@ export {
 export { SymbolTable, type ResolvedMember } from './symbol-table.js';
 export { loadVmlinuxBanners, loadVmlinuxBtf } from './vmlinux-file.js';
 export type { IntrospectionWarning } from './introspection-warning.js';
+export {
+  scanKallsymsTables,
+  type KallsymsScanOptions,
+  type KallsymsScanResult,
+} from './kallsyms-scanner.js';
+export {
+  assertValidIsf,
+  validateIsf,
+  type IsfProblem,
+  type IsfValidateOptions,
+} from './isf-validator.js';

@@ -10,8 +10,14 @@ import type { IsfDocument } from './isf-types.js';
 
 const doc: IsfDocument = {
   metadata: { format: '6.2.0', producer: { name: 'vmsight', version: '0.1.0' } },
-  base_types: { int: { kind: 'int', size: 4, signed: true, endian: 'little' } },
-  user_types: { list_head: { kind: 'struct', size: 16, fields: {} } },
+  base_types: {
+    int: { kind: 'int', size: 4, signed: true, endian: 'little' },
+    pointer: { kind: 'int', size: 8, signed: false, endian: 'little' },
+  },
+  user_types: {
+    list_head: { kind: 'struct', size: 16, fields: {} },
+    task_struct: { kind: 'struct', size: 9792, fields: {} },
+  },
   enums: {},
   symbols: {
     init_task: { address: 0xffffffff82a1aa40n, type: { kind: 'struct', name: 'task_struct' } },

@@ -3,8 +3,19 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VmsightError } from '../core/index.js';
-import { parseIsfJson, stringifyIsfJson, type IsfParseOptions } from './isf-json.js';
+import {
+  parseIsfJson,
+  parseIsfJsonValue,
+  stringifyIsfJson,
+  type IsfParseOptions,
+} from './isf-json.js';
 import type { IsfDocument } from './isf-types.js';
+import {
+  assertValidIsf,
+  validateIsf,
+  type IsfProblem,
+  type IsfValidateOptions,
+} from './isf-validator.js';
 
 export interface IsfReadOptions extends IsfParseOptions {
   /** Decompressed bytes accepted at most. Default 1 GiB (dwarf2json's 6.1 ISF is 38 MB). */
@@ -26,6 +37,21 @@ export async function readIsfFile(
   path: string,
   options: IsfReadOptions = {},
 ): Promise<IsfDocument> {
+  return parseIsfJson(await readIsfText(path, options), options);
+}
+
+/**
+ * Checks an ISF file (plain or `.json.xz`) against Volatility 3's rules without converting it
+ * first, so that nothing malformed is dropped before it is seen. Returns the problems found.
+ */
+export async function checkIsfFile(
+  path: string,
+  options: IsfReadOptions & IsfValidateOptions = {},
+): Promise<IsfProblem[]> {
+  return validateIsf(parseIsfJsonValue(await readIsfText(path, options)), options);
+}
+
+async function readIsfText(path: string, options: IsfReadOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
   const chunks: Buffer[] = [];
   let total = 0;
@@ -77,11 +103,16 @@ export async function readIsfFile(
       { cause: error },
     );
   }
-  return parseIsfJson(Buffer.concat(chunks).toString('utf8'), options);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Writes an ISF file; a path ending in `.xz` is compressed through the host's `xz`. */
+/**
+ * Writes an ISF file; a path ending in `.xz` is compressed through the host's `xz`. The document is
+ * first checked against Volatility 3's rules (isf-validator.ts): an `INVALID_INPUT` error, and no
+ * file, rather than one Volatility would refuse.
+ */
 export async function writeIsfFile(path: string, doc: IsfDocument): Promise<void> {
+  assertValidIsf(doc, `The ISF for "${path}"`);
   const text = stringifyIsfJson(doc);
   const out = createWriteStream(path);
   if (!path.endsWith('.xz')) {

@@ -16,16 +16,20 @@ export interface IsfParseOptions {
   readonly maxSymbols?: number;
 }
 
-/** Parses ISF JSON text, keeping symbol addresses exact. */
-export function parseIsfJson(text: string, options: IsfParseOptions = {}): IsfDocument {
-  let raw: unknown;
+/** Parses JSON text with 16+ digit integers kept exact as their digit strings (for checking). */
+export function parseIsfJsonValue(text: string): unknown {
   try {
-    raw = JSON.parse(text.replace(BIG_LITERAL, ':$1"$2"'));
+    return JSON.parse(text.replace(BIG_LITERAL, ':$1"$2"'));
   } catch (error) {
     throw new VmsightError('INVALID_INPUT', 'Cannot parse ISF: the text is not JSON', {
       cause: error,
     });
   }
+}
+
+/** Parses ISF JSON text, keeping symbol addresses exact. */
+export function parseIsfJson(text: string, options: IsfParseOptions = {}): IsfDocument {
+  const raw = parseIsfJsonValue(text);
   if (typeof raw !== 'object' || raw === null) {
     throw new VmsightError('INVALID_INPUT', 'Cannot parse ISF: the top level is not an object');
   }

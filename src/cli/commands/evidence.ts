@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { VmsightError } from '../../core/index.js';
 import {
   acquireEvidence,
+  collectEvidenceGarbage,
   exportEvidence,
   importEvidence,
   listEvidence,
@@ -39,18 +41,37 @@ export function registerEvidenceCommand(program: Command): void {
     .option('--case <id>', 'case the evidence belongs to', 'unassigned')
     .option('--reason <text>', 'why it is acquired (recorded, signed, in custody)')
     .option('--pause', 'keep the VM paused from the register snapshot until the dump is complete')
+    .option(
+      '--from <source>',
+      'qmp: dump-guest-memory into a FIFO; shm: read the shared memory backend (VM paused throughout)',
+      'qmp',
+    )
     .option('--home <dir>', HOME_HELP)
     .option('--json', 'print the item as JSON')
     .action(
       async (
-        flags: CommonFlags & { vm: string; case: string; reason?: string; pause?: boolean },
+        flags: CommonFlags & {
+          vm: string;
+          case: string;
+          reason?: string;
+          pause?: boolean;
+          from: string;
+        },
       ) => {
+        if (flags.from !== 'qmp' && flags.from !== 'shm') {
+          throw new VmsightError(
+            'INVALID_ARGUMENT',
+            `--from must be qmp or shm, not "${flags.from}"`,
+          );
+        }
+        const from = flags.from;
         const item = await withProgress(flags, (bar) =>
           acquireEvidence({
             ...homeOf(flags),
             vm: flags.vm,
             caseId: flags.case,
             pause: flags.pause === true,
+            from,
             ...(flags.reason === undefined ? {} : { reason: flags.reason }),
             onProgress: (report) => bar.update(report),
           }),
@@ -205,20 +226,54 @@ export function registerEvidenceCommand(program: Command): void {
     .description('open a bundle sent to this party, verify everything, record its receipt')
     .argument('<bundle>', 'a .vmsb file')
     .option('--reason <text>', 'recorded in the receipt custody event')
+    .option(
+      '--expect-sender <key>',
+      "refuse unless signed by this provider: ed25519:KEY, its fingerprint, or a 'keys show --public' file",
+    )
     .option('--home <dir>', HOME_HELP)
     .option('--json', 'print the result as JSON')
-    .action(async (bundle: string, flags: CommonFlags & { reason?: string }) => {
-      const result = await withProgress(flags, (bar) =>
-        importEvidence(bundle, {
-          ...homeOf(flags),
-          ...(flags.reason === undefined ? {} : { reason: flags.reason }),
-          onProgress: (progress) => bar.update(progress),
-        }),
-      );
+    .action(
+      async (bundle: string, flags: CommonFlags & { reason?: string; expectSender?: string }) => {
+        const result = await withProgress(flags, (bar) =>
+          importEvidence(bundle, {
+            ...homeOf(flags),
+            ...(flags.reason === undefined ? {} : { reason: flags.reason }),
+            ...(flags.expectSender === undefined ? {} : { expectSender: flags.expectSender }),
+            onProgress: (progress) => bar.update(progress),
+          }),
+        );
+        if (flags.json === true) printJson(result);
+        else
+          process.stdout.write(
+            `${result.itemId} received from ${result.sender.name} (key ${result.sender.fingerprint}, now trusted: confirm this fingerprint with the sender), case ${result.caseId}, subject ${result.subject}\n`,
+          );
+      },
+    );
+
+  evidence
+    .command('gc')
+    .description('remove blobs no item, analysis or report references (left by crashed runs)')
+    .option('--grace-minutes <n>', 'keep unreferenced blobs younger than this', '60')
+    .option('--dry-run', 'only list what would be removed')
+    .option('--home <dir>', HOME_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: CommonFlags & { graceMinutes: string; dryRun?: boolean }) => {
+      const graceMinutes = Number(flags.graceMinutes);
+      if (!Number.isFinite(graceMinutes) || graceMinutes < 0) {
+        throw new VmsightError(
+          'INVALID_ARGUMENT',
+          `--grace-minutes must be a number of minutes ≥ 0`,
+        );
+      }
+      const result = await collectEvidenceGarbage({
+        ...homeOf(flags),
+        graceMinutes,
+        dryRun: flags.dryRun === true,
+      });
       if (flags.json === true) printJson(result);
       else
         process.stdout.write(
-          `${result.itemId} received from ${result.sender.name} (key ${result.sender.fingerprint}, now trusted: confirm this fingerprint with the sender), case ${result.caseId}, subject ${result.subject}\n`,
+          `${flags.dryRun === true ? 'would remove' : 'removed'} ${result.removed.length} unreferenced blob(s), ${result.bytes} bytes; kept ${result.kept}\n`,
         );
     });
 }

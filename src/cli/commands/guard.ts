@@ -77,22 +77,26 @@ export function registerGuardCommand(program: Command): void {
     .description('replay lab-shaped I/O streams as many VMs, with the guard and without it')
     .option('--vms <list>', 'comma-separated VM counts', '100,1000,10000')
     .option('--rounds <n>', 'windows per VM', '12')
+    .option('--recorded', "replay the lab guest's recorded streams instead of synthetic ones")
     .option('--json', 'print JSON')
-    .action(async (options: { vms: string; rounds: string; json?: boolean }) => {
-      const figures = await benchGuard({
-        vms: options.vms.split(',').map(Number),
-        rounds: Number(options.rounds),
-      });
-      if (options.json === true) {
-        printJson(figures);
-        return;
-      }
-      for (const f of figures) {
-        console.log(
-          `${f.mode.padEnd(6)} vms=${f.vms} windows=${f.windows} ${f.windowsPerSecond.toFixed(0)} windows/s engine_calls=${f.engineCalls} engine_ms=${f.engineBusyMs.toFixed(0)} ` +
-            `cache=${(f.cacheShare * 100).toFixed(1)}% rules=${(f.ruleShare * 100).toFixed(1)}% shed=${f.shed} blocks=${f.blocks} ` +
-            `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
-        );
-      }
-    });
+    .action(
+      async (options: { vms: string; rounds: string; recorded?: boolean; json?: boolean }) => {
+        const figures = await benchGuard({
+          vms: options.vms.split(',').map(Number),
+          rounds: Number(options.rounds),
+          recorded: options.recorded === true,
+        });
+        if (options.json === true) {
+          printJson(figures);
+          return;
+        }
+        for (const f of figures) {
+          console.log(
+            `${f.mode.padEnd(6)} vms=${f.vms} windows=${f.windows} ${f.windowsPerSecond.toFixed(0)} windows/s engine_calls=${f.engineCalls} engine_ms=${f.engineBusyMs.toFixed(0)} ` +
+              `cache=${(f.cacheShare * 100).toFixed(1)}% rules=${(f.ruleShare * 100).toFixed(1)}% shed=${f.shed} blocks=${f.blocks} ` +
+              `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
+          );
+        }
+      },
+    );
 }

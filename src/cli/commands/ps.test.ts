@@ -72,6 +72,39 @@ void describe('vmsight ps and vmsight symbols build on the lab guest', { timeout
     assert.match(tree.stdout, /^ +1 +0 +1 +init$/m);
   });
 
+  void it('shows maps, open files and sockets of one process, as JSON and as a table', () => {
+    const maps = vmsight('ps', '--dump', dump, '--plugin', 'maps', '--pid', '1', '--json');
+    assert.equal(maps.status, 0, maps.stderr);
+    const regions = JSON.parse(maps.stdout) as {
+      rows: { pid: number; flags: string; path: string }[];
+      warnings: unknown[];
+    };
+    assert.deepEqual(regions.warnings, []);
+    assert.ok(regions.rows.length > 0 && regions.rows.every((r) => r.pid === 1), 'only pid 1');
+    assert.ok(
+      regions.rows.some((r) => r.path === '/bin/busybox' && r.flags === 'r-xp'),
+      'text',
+    );
+    assert.ok(
+      regions.rows.some((r) => r.path === '[stack]'),
+      'stack',
+    );
+    const lsof = vmsight('ps', '--dump', dump, '--plugin', 'lsof', '--pid', '1');
+    assert.equal(lsof.status, 0, lsof.stderr);
+    assert.match(lsof.stdout, /^PID +COMM +FD +INODE +PATH +FILE$/m);
+    assert.match(lsof.stdout, /^ +1 +init +0 +\d+ +\/dev\/console +0x[0-9a-f]+$/m);
+    const sockets = vmsight('ps', '--vm', vm?.name ?? '', '--pause', '--plugin', 'sockstat');
+    assert.equal(sockets.status, 0, sockets.stderr);
+    assert.match(sockets.stdout, /^PID +COMM +FD +INODE +FAMILY +PROTO +TYPE +LOCAL +LPORT/m);
+    for (const plugin of ['maps', 'lsof', 'sockstat']) {
+      const all = vmsight('ps', '--dump', dump, '--plugin', plugin, '--json');
+      assert.equal(all.status, 0, all.stderr);
+      assert.deepEqual((JSON.parse(all.stdout) as { warnings: unknown[] }).warnings, [], plugin);
+    }
+    const bad = vmsight('ps', '--dump', dump, '--plugin', 'maps', '--pid', 'x');
+    assert.equal(bad.status, 2);
+  });
+
   void it('builds an ISF that ps accepts with --isf', () => {
     const out = join(dir, 'lab.json.xz');
     const built = vmsight(

@@ -14,9 +14,26 @@ interface PsFlags {
   plugin?: PsPluginName;
   pause?: boolean;
   cache?: boolean;
+  pid?: number;
 }
 
-const PLUGINS: readonly PsPluginName[] = ['pslist', 'psaux', 'pstree', 'lsmod', 'psxview'];
+const PLUGINS: readonly PsPluginName[] = [
+  'pslist',
+  'psaux',
+  'pstree',
+  'lsmod',
+  'psxview',
+  'maps',
+  'lsof',
+  'sockstat',
+];
+
+function parsePid(value: string): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0x7fff_ffff) {
+    throw new InvalidArgumentError('expected a process id');
+  }
+  return Number(value);
+}
 
 function parsePlugin(value: string): PsPluginName {
   const found = PLUGINS.find((name) => name === value);
@@ -62,13 +79,14 @@ export function registerPsCommand(program: Command): void {
   program
     .command('ps')
     .description(
-      'list the guest processes (pslist, psaux, pstree), modules (lsmod) or hidden processes (psxview) from a VM or a dump',
+      'list the guest processes (pslist, psaux, pstree), modules (lsmod), hidden processes (psxview), memory maps (maps), open files (lsof) or sockets (sockstat) from a VM or a dump',
     )
     .option('--vm <name>', 'a registered or lab VM (live RAM)')
     .option('--dump <file>', 'an ELF core from dump-guest-memory')
     .option('--kernel <vmlinux>', "the guest kernel's vmlinux (BTF); default: the lab kernel")
     .option('--isf <file>', 'a Volatility 3 ISF (.json or .json.xz) instead of BTF + kallsyms')
-    .option('--plugin <name>', 'pslist, psaux, pstree, lsmod or psxview', parsePlugin)
+    .option('--plugin <name>', PLUGINS.join(', '), parsePlugin)
+    .option('--pid <pid>', "only this process's rows", parsePid)
     .option('--tree', 'same as --plugin pstree')
     .option('--threads', 'list every thread, not only processes')
     .option('--pause', 'pause a live VM while reading it')
@@ -84,6 +102,7 @@ export function registerPsCommand(program: Command): void {
         threads: flags.threads === true,
         pause: flags.pause === true,
         noCache: flags.cache === false,
+        pid: flags.pid,
       });
       render(result, flags);
     });

@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
-import { scoreTraces, type TraceFormat, type TraceResult } from '../../app/index.js';
+import {
+  isModelDirectory,
+  replayAlerts,
+  scoreTraces,
+  type TraceFormat,
+  type TraceResult,
+  type WatchAlert,
+} from '../../app/index.js';
+import { VmsightError } from '../../core/index.js';
+import { alertText } from './watch.js';
 import { parseTraceFormat } from '../option-parsers.js';
 import { printJson, printTable, type Column } from '../output.js';
 
@@ -25,12 +34,16 @@ export function registerScoreCommand(program: Command): void {
   program
     .command('score')
     .description('score traces with a model; exits 1 when any trace raises an alarm')
-    .requiredOption('--model <model>', 'model file written by "vmsight train"')
+    .requiredOption('--model <model>', 'model file, or model directory (vmtrace: replays alerts)')
     .requiredOption('--format <format>', 'adfa, strace, auditd or vmtrace', parseTraceFormat)
     .requiredOption('--input <path>', 'trace file, or ADFA-LD folder')
     .option('--windows', 'also report window scores (anomalous ones in the table, all in --json)')
     .option('--json', 'print one JSON object with every trace')
     .action(async (options: ScoreOptions) => {
+      if (await isModelDirectory(options.model)) {
+        await replay(options);
+        return;
+      }
       const results: TraceResult[] = [];
       for await (const result of scoreTraces({
         model: options.model,
@@ -60,4 +73,28 @@ function writeAnomalousWindows(result: TraceResult): void {
   for (const window of anomalous) {
     process.stdout.write(`  ${window.index}  score ${window.score.toPrecision(6)}\n`);
   }
+}
+
+/**
+ * A model directory applies the models online, as `vmsight watch --model` does, to a recorded
+ * watch: the same alerts the live run raised, in order.
+ */
+async function replay(options: ScoreOptions): Promise<void> {
+  if (options.format !== 'vmtrace') {
+    throw new VmsightError(
+      'INVALID_ARGUMENT',
+      `A model directory scores vmtrace recordings only, got --format ${options.format}`,
+    );
+  }
+  const alerts: WatchAlert[] = [];
+  for await (const alert of replayAlerts({ model: options.model, input: options.input })) {
+    alerts.push(alert);
+    if (options.json !== true) process.stdout.write(alertText(alert));
+  }
+  if (options.json === true) {
+    printJson({ alerts, count: alerts.length });
+  } else {
+    process.stdout.write(`${alerts.length} alerts\n`);
+  }
+  if (alerts.length > 0) process.exitCode = 1;
 }

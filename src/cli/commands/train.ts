@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { trainModel, type DetectorKind, type TraceFormat } from '../../app/index.js';
+import {
+  trainModel,
+  trainModelDirectory,
+  type DetectorKind,
+  type TraceFormat,
+} from '../../app/index.js';
 import { parseDetectorKind, parseRate, parseTraceFormat } from '../option-parsers.js';
 import { printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -8,7 +13,7 @@ interface TrainOptions {
   format: TraceFormat;
   input: string;
   output: string;
-  model: DetectorKind;
+  model?: DetectorKind;
   perProgram?: boolean;
   far?: number;
   json?: boolean;
@@ -21,19 +26,42 @@ export function registerTrainCommand(program: Command): void {
     .description('learn normal system-call sequences from traces and write a model file')
     .requiredOption('--format <format>', 'adfa, strace, auditd or vmtrace', parseTraceFormat)
     .requiredOption('--input <path>', 'trace file, or ADFA-LD folder')
-    .requiredOption('-o, --output <model>', 'model file to write')
-    .option('--model <kind>', 'stide, tstide, markov or ensemble', parseDetectorKind, 'ensemble')
+    .requiredOption('-o, --output <model>', 'model file (vmtrace: model directory) to write')
+    .option(
+      '--model <kind>',
+      'stide, tstide, markov or ensemble (vmtrace default: stide)',
+      parseDetectorKind,
+    )
     .option('--per-program', 'one model per program (default: when traces name several programs)')
     .option('--no-per-program', 'one model for all programs')
     .option('--far <rate>', 'false-alarm rate the alarm threshold is calibrated for', parseRate)
     .option('--json', 'print the training summary as JSON')
     .action(async (options: TrainOptions) => {
       const progress = new ProgressBar({ enabled: options.json !== true });
+      if (options.format === 'vmtrace') {
+        // A recorded watch trains what `vmsight watch --model` applies: a model directory.
+        const learned = await trainModelDirectory({
+          input: options.input,
+          output: options.output,
+          ...(options.model === undefined ? {} : { kind: options.model }),
+          ...(options.far === undefined ? {} : { targetFalseAlarmRate: options.far }),
+          onProgress: (report) => progress.update(report),
+        });
+        progress.finish();
+        if (options.json === true) printJson(learned);
+        else
+          process.stdout.write(
+            `Trained ${learned.kind} models for ${learned.programs.length} programs + fallback on ${learned.traces} processes, ${learned.calls} calls; ` +
+              `I/O model: ${learned.ioVocabulary} tokens, threshold ${learned.ioThreshold?.toPrecision(4) ?? '-'}\n` +
+              `Model directory written to ${learned.output}\n`,
+          );
+        return;
+      }
       const summary = await trainModel({
         format: options.format,
         input: options.input,
         output: options.output,
-        kind: options.model,
+        kind: options.model ?? 'ensemble',
         ...(options.perProgram === undefined ? {} : { perProgram: options.perProgram }),
         ...(options.far === undefined ? {} : { targetFalseAlarmRate: options.far }),
         onProgress: (report) => progress.update(report),

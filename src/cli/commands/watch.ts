@@ -1,6 +1,14 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { OverflowPolicy, watchVm, type WatchStats, type WatchUpdate } from '../../app/index.js';
-import { createLogger } from '../../core/index.js';
+import {
+  OverflowPolicy,
+  learnVmModels,
+  watchVm,
+  type ModelDirectorySummary,
+  type WatchAlert,
+  type WatchStats,
+  type WatchUpdate,
+} from '../../app/index.js';
+import { VmsightError, createLogger } from '../../core/index.js';
 
 interface WatchCommandOptions {
   vm: string;
@@ -11,6 +19,19 @@ interface WatchCommandOptions {
   io: boolean;
   drop?: boolean;
   vmlinux?: string;
+  learn?: number;
+  output?: string;
+}
+
+/** A duration such as `90`, `90s`, `5m` or `1h`, in seconds. */
+function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  const unit = match?.[2] === 'h' ? 3600 : match?.[2] === 'm' ? 60 : 1;
+  const seconds = Number(match?.[1]) * unit;
+  if (match === null || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new InvalidArgumentError('expected a duration such as 90, 90s, 5m or 1h');
+  }
+  return seconds;
 }
 
 function parseSeconds(value: string): number {
@@ -38,15 +59,35 @@ function statsLine(stats: WatchStats): string {
   );
 }
 
+/** Two lines per alert: who and how far over the line, then the anomalous window. */
+export function alertText(alert: WatchAlert): string {
+  const threshold = alert.threshold === undefined ? '-' : alert.threshold.toPrecision(4);
+  const who =
+    alert.process === undefined
+      ? 'no process'
+      : `${alert.process.comm}[${alert.process.pid}] program ${alert.process.programKey}`;
+  return (
+    `ALERT ${alert.reason} ${alert.vm} ${who} (model ${alert.model}) ` +
+    `score ${alert.score.toPrecision(4)}, threshold ${threshold}\n` +
+    `  ${alert.reason === 'io-sequence' ? 'I/O' : 'calls'}: ${alert.window.join(' ')}\n`
+  );
+}
+
 function render(update: WatchUpdate, json: boolean): string {
   if (json) return jsonLine(update);
   if (update.type === 'stats') return statsLine(update);
-  const threshold = update.threshold === undefined ? '-' : update.threshold.toPrecision(4);
+  return alertText(update);
+}
+
+function learnedText(summary: ModelDirectorySummary): string {
+  const io =
+    summary.ioThreshold === undefined && summary.ioVocabulary === 0
+      ? 'no I/O model (too few I/O events)'
+      : `I/O model over ${summary.ioTokens} tokens (${summary.ioVocabulary} distinct), threshold ${summary.ioThreshold?.toPrecision(4) ?? '-'}`;
   return (
-    `ALERT ${update.reason} ${update.vm} ${update.process.comm}[${update.process.pid}] ` +
-    `program ${update.process.programKey} (model ${update.model}) ` +
-    `score ${update.score.toPrecision(4)}, threshold ${threshold}\n` +
-    `  calls: ${update.window.join(' ')}\n`
+    `Learned ${summary.kind} models for ${summary.programs.length} programs + fallback from ` +
+    `${summary.traces} processes, ${summary.calls} calls; ${io}\n` +
+    `Models written to ${summary.output}\n`
   );
 }
 
@@ -56,7 +97,13 @@ export function registerWatchCommand(program: Command): void {
     .command('watch')
     .description('capture a TCG VM live (syscalls per process, I/O) and alert on anomalies')
     .requiredOption('--vm <name>', 'VM started with "vmsight lab up --tcg-sensor"')
-    .option('--model <file>', 'model from "vmsight train" (per-program models score by program)')
+    .option('--model <dir>', 'model directory from "--learn" or "vmsight train --format vmtrace"')
+    .option(
+      '--learn <duration>',
+      'capture for this long (90s, 5m), then learn models',
+      parseDuration,
+    )
+    .option('-o, --output <dir>', 'model directory written by --learn')
     .option('--record <file>', 'also record every event to a .vmtrace.jsonl[.zst] file')
     .option('--json', 'print alerts and stats as JSON lines')
     .option('--duration <seconds>', 'stop after this many seconds (default: Ctrl-C)', parseSeconds)
@@ -72,6 +119,26 @@ export function registerWatchCommand(program: Command): void {
       process.once('SIGTERM', onSignal);
       let alerts = 0;
       try {
+        if (options.learn !== undefined) {
+          if (options.output === undefined || options.model !== undefined) {
+            throw new VmsightError('INVALID_ARGUMENT', '--learn needs -o MODEL_DIR and no --model');
+          }
+          const summary = await learnVmModels({
+            vm: options.vm,
+            output: options.output,
+            durationSeconds: options.learn,
+            io: options.io,
+            signal: abort.signal,
+            log: createLogger(),
+            ...(options.drop === true ? { policy: OverflowPolicy.DROP } : {}),
+            ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
+            onUpdate: (update) => process.stdout.write(render(update, json)),
+          });
+          process.stdout.write(
+            json ? jsonLine({ type: 'learned', ...summary }) : learnedText(summary),
+          );
+          return;
+        }
         for await (const update of watchVm({
           vm: options.vm,
           io: options.io,

@@ -12,3 +12,7 @@ export {
 export { lsmodPlugin, type LsmodRow } from './lsmod.js';
 export { pidIdrEntries, pidTask, type PidIdrOptions } from './pid-idr.js';
 export { psxviewPlugin, type PsxviewRow } from './psxview.js';
+export { mapsPlugin, type MapsOptions, type MapsRow } from './maps.js';
+export { lsofPlugin, type LsofOptions, type LsofRow } from './lsof.js';
+export { sockstatPlugin, type SockstatOptions, type SockstatRow } from './sockstat.js';
+export { walkMapleTree, mapleLayout, type MapleEntry, type MapleLayout } from './maple-tree.js';

@@ -35,6 +35,10 @@ export interface PausedPsGuestOptions {
    */
   readonly identifyKernel?: boolean;
   readonly readyTimeoutMs?: number;
+  /** Shell run by the guest; must end with PS_WORKLOAD's listing. Default PS_WORKLOAD. */
+  readonly workload?: string;
+  /** Add `-device vmcoreinfo` (default true): false gives a dump without the VMCOREINFO note. */
+  readonly vmcoreinfoDevice?: boolean;
 }
 
 /** Boots the guest, waits for its listing, pauses it, and opens both views of the same moment. */
@@ -44,7 +48,8 @@ export async function startPausedPsGuest(
   const dir = mkdtempSync(join(tmpdir(), 'vmsight-ps-'));
   const vmlinux = (await ensureLabBuilt()).vmlinux;
   const vm = await startLabVm({
-    workload: PS_WORKLOAD,
+    workload: options.workload ?? PS_WORKLOAD,
+    ...(options.vmcoreinfoDevice === false ? { vmcoreinfoDevice: false } : {}),
     ...(options.kaslr === undefined ? {} : { kaslr: options.kaslr }),
     ...(options.la57 === undefined ? {} : { la57: options.la57 }),
   });

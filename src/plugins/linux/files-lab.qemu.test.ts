@@ -1,0 +1,5 @@
+import { filesGroundTruthSuite } from './internal-test/files-ground-truth-suite.js';
+
+filesGroundTruthSuite('maps, lsof and sockstat on a KASLR guest, against its own /proc', {
+  kaslr: true,
+});
