@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The vmsight command. It runs the TypeScript sources through tsx's loader, so the command always
-// matches the code in src/ (no stale build to forget); see docs/decisions.md.
-import { register } from 'tsx/esm/api';
+// The vmsight command: src/cli/main.ts, from a bundle that is rebuilt whenever src/ changes (so the
+// command always runs the code in src/; see bin/cli-bundle.mjs and docs/decisions.md).
+import { loadMain } from './cli-bundle.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const main = await loadMain();
 process.exitCode = await main(process.argv);

@@ -32,7 +32,15 @@ export function argumentKey(event: SyscallEvent): string | undefined {
   // execve is judged by the program it starts (a program without a model alerts on its own): by
   // the time the sensor reads the task, it may already carry the new program's name, so the
   // exec would count against the wrong program.
-  if (event.path !== undefined && !EXEC_CALLS.has(event.nr) && PRINTABLE_PATH.test(event.path)) {
+  // Only absolute paths: a relative one names a different file in every working directory (which
+  // the event does not carry), so its novelty means nothing, and a torn read of a reused buffer
+  // (":8080/index.html" from a shell's `wget http://…:8080/index.html`) usually looks relative.
+  if (
+    event.path !== undefined &&
+    !EXEC_CALLS.has(event.nr) &&
+    event.path.startsWith('/') &&
+    PRINTABLE_PATH.test(event.path)
+  ) {
     return `${name} ${event.path.replace(/\d+/g, 'N')}`;
   }
   return undefined;
