@@ -144,6 +144,11 @@ export interface AcquireEvidenceOptions extends EvidenceHomeOption {
    */
   readonly from?: 'qmp' | 'shm';
   readonly onProgress?: ProgressListener;
+  /**
+   * An open QMP connection to the VM to use (and leave open): QEMU's QMP socket serves one client
+   * at a time, so a caller already connected (`vmsight watch`) cannot connect a second.
+   */
+  readonly qmp?: QmpClient;
 }
 
 /** `vmsight evidence acquire --vm NAME [--from qmp|shm]`. */
@@ -156,7 +161,7 @@ export async function acquireEvidence(options: AcquireEvidenceOptions): Promise<
   };
   if (options.from === 'shm') requireRamPath(vm);
   return withLocker(options, async (locker, paths) => {
-    const qmp = await QmpClient.connect(vm.qmpSocket);
+    const qmp = options.qmp ?? (await QmpClient.connect(vm.qmpSocket));
     try {
       return await locker.acquire({
         subject: vm.name,
@@ -175,7 +180,7 @@ export async function acquireEvidence(options: AcquireEvidenceOptions): Promise<
               }),
       });
     } finally {
-      await qmp.close();
+      if (options.qmp === undefined) await qmp.close();
     }
   });
 }

@@ -13,22 +13,8 @@ import {
   pumpGuard,
   guardedGuestScope,
   virtioDiskArgs,
+  VENOM_PROGRAM,
 } from './internal-test/guard-lab-guest.js';
-
-/** VENOM-shaped writes: FD_CMD_DRIVE_SPECIFICATION_COMMAND (0x8e), then 1,000 bytes to 0x3f5. */
-const VENOM = {
-  name: 'venom',
-  body: String.raw`
-static int run(int argc, char **argv) {
-  (void)argc; (void)argv;
-  ports(0x3f0, 8);
-  outb(0x8e, 0x3f5);
-  for (int i = 0; i < 1000; i++) outb(0x42, 0x3f5);
-  say("VENOM-WRITES-DONE\n");
-  return 0;
-}
-`,
-};
 
 const scope = guardedGuestScope('vmsight-tcg-venom-');
 const { dir } = scope;
@@ -40,7 +26,7 @@ test(
     timeout: 240_000,
   },
   async () => {
-    const programs = buildGuestPrograms(dir, [VENOM]);
+    const programs = buildGuestPrograms(dir, [VENOM_PROGRAM]);
     const workload = [
       ...programs.install,
       'i=0; while [ $i -lt 50 ]; do echo "serial line $i"; i=$((i+1)); done',

@@ -56,10 +56,21 @@ export {
   type WatchUpdate,
 } from './watch-service.js';
 export {
+  WatchGuard,
+  type EscapeAlertUpdate,
+  type EscapeEvidenceUpdate,
+  type WatchGuardUpdate,
+} from './watch-guard.js';
+export {
   labSensorAddresses,
   labSensorQemuArgs,
   type LabKernelAddresses,
 } from './sensor-addresses.js';
+export {
+  instrumentLabVmForTcgSensor,
+  type InstrumentOptions,
+  type InstrumentedLabVm,
+} from './tcg-sensor-relaunch.js';
 export { OverflowPolicy } from '../sensors/index.js';
 export { IO_TOKEN_SPACE, IoVocabulary, ioToken } from './io-tokens.js';
 export {

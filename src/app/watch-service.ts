@@ -18,6 +18,7 @@ import { ModelMonitor, type WatchAlert } from './model-monitor.js';
 import { labSensorAddresses } from './sensor-addresses.js';
 import { syscallTokenSpace } from './trace-loading.js';
 import { resolveVm } from './vm-registry.js';
+import { WatchGuard, type WatchGuardUpdate } from './watch-guard.js';
 
 export interface WatchOptions {
   readonly vm: string;
@@ -37,6 +38,18 @@ export interface WatchOptions {
   /** `drop` keeps the guest at speed and counts losses; default `backpressure` loses nothing. */
   readonly policy?: OverflowPolicy;
   readonly statsIntervalMs?: number;
+  /**
+   * Run the VM-escape guard over the I/O events (needs `io`): a known escape pauses the VM with
+   * QMP `stop`, is reported as an `escape` update and, when the evidence store exists, seized.
+   * Default false (`vmsight watch` turns it on with I/O capture).
+   */
+  readonly guard?: boolean;
+  /** Acquire evidence of a VM the guard paused, when the store's keys exist. Default true. */
+  readonly seize?: boolean;
+  /** The vmsight home of the evidence store (default `$VMSIGHT_HOME`, else `.vmsight`). */
+  readonly home?: string;
+  /** A guard rules directory instead of the built-in knowledge base. */
+  readonly guardRules?: string;
   readonly signal?: AbortSignal;
   readonly log?: Logger;
 }
@@ -56,12 +69,14 @@ export interface WatchStats {
   readonly sensor: SensorStats;
   /** Processes with the most syscalls in the last interval, most first (at most 5). */
   readonly topProcesses: readonly ProcessActivity[];
-  /** Alerts raised so far. */
+  /** Alerts raised so far (model alerts and escape verdicts). */
   readonly alerts: number;
+  /** Set while the escape guard runs: whether a block seizes evidence, windows decided so far. */
+  readonly guard?: { readonly seizing: boolean; readonly windows: number };
   readonly final: boolean;
 }
 
-export type WatchUpdate = WatchAlert | WatchStats;
+export type WatchUpdate = WatchAlert | WatchStats | WatchGuardUpdate;
 
 const MAX_TRACKED_PROCESSES = 4096;
 /** Read-ahead of the sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
@@ -78,6 +93,10 @@ const TOP_PROCESSES = 5;
  * --tcg-sensor`); they are read back from QEMU's command line.
  */
 export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdate> {
+  const io = options.io ?? true;
+  if (options.guard === true && !io) {
+    throw new VmsightError('INVALID_ARGUMENT', 'The escape guard needs I/O capture: drop --no-io');
+  }
   const vm = await resolveVm(options.vm);
   if (vm.pid === undefined) {
     throw new VmsightError(
@@ -102,7 +121,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     vm: vm.name,
     monitor: qmp,
     addresses,
-    io: options.io ?? true,
+    io,
     ...(tasks === undefined
       ? {}
       : {
@@ -128,10 +147,33 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
           meta: { vm: vm.name },
         });
   const monitor = models === undefined ? undefined : new ModelMonitor(models);
+  let alerts = 0;
+  let guard: WatchGuard | undefined;
+  try {
+    guard =
+      options.guard === true
+        ? await WatchGuard.start({
+            vm: vm.name,
+            qmp,
+            ...(vm.ramPath === undefined ? {} : { ramPath: vm.ramPath }),
+            ...(options.guardRules === undefined ? {} : { rulesDir: options.guardRules }),
+            ...(options.seize === undefined ? {} : { seize: options.seize }),
+            ...(options.home === undefined ? {} : { home: options.home }),
+            onUpdate: async (update) => {
+              if (update.type === 'escape') alerts += 1;
+              await updates.push(update);
+            },
+          })
+        : undefined;
+  } catch (error) {
+    recorder?.close();
+    await recording;
+    await qmp.close();
+    throw error;
+  }
   const started = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
   const activity = new Map<string, ProcessActivity>();
-  let alerts = 0;
   let lastDelivered = 0;
   let lastTick = 0;
   const stats = (final: boolean): WatchStats => {
@@ -152,6 +194,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
       sensor: sensorStats,
       topProcesses: top,
       alerts,
+      ...(guard === undefined ? {} : { guard: { seizing: guard.seizing, windows: guard.windows } }),
       final,
     };
   };
@@ -176,6 +219,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
       );
       for await (const event of sensor.events()) {
         if (recorder !== undefined) await recorder.push(event);
+        await guard?.push(event);
         // The monitor sees every event in capture order, as a replay of the recording does.
         const alert = monitor?.push(event);
         for (const raised of alert === undefined
@@ -192,6 +236,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
         else if (activity.size < MAX_TRACKED_PROCESSES)
           activity.set(key, { process: event.process, syscalls: 1 });
       }
+      await guard?.close();
       for (const alert of monitor?.flush() ?? []) {
         alerts += 1;
         await updates.push(alert);
@@ -209,6 +254,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     options.signal?.removeEventListener('abort', onAbort);
     await stop();
     await consume;
+    await guard?.close().catch(() => undefined);
     recorder?.close();
     await recording;
     await qmp.close();

@@ -118,6 +118,21 @@ export interface GuestProgram {
   readonly body: string;
 }
 
+/** VENOM-shaped writes: FD_CMD_DRIVE_SPECIFICATION_COMMAND (0x8e), then 1,000 bytes to 0x3f5. */
+export const VENOM_PROGRAM: GuestProgram = {
+  name: 'venom',
+  body: String.raw`
+static int run(int argc, char **argv) {
+  (void)argc; (void)argv;
+  ports(0x3f0, 8);
+  outb(0x8e, 0x3f5);
+  for (int i = 0; i < 1000; i++) outb(0x42, 0x3f5);
+  say("VENOM-WRITES-DONE\n");
+  return 0;
+}
+`,
+};
+
 /**
  * Compiles each program to a static, libc-free binary in `dir` and returns the QEMU arguments that
  * hand them to the guest, and the shell lines that install them as `/tmp/<name>`.

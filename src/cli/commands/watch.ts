@@ -3,6 +3,8 @@ import {
   OverflowPolicy,
   learnVmModels,
   watchVm,
+  type EscapeAlertUpdate,
+  type EscapeEvidenceUpdate,
   type ModelDirectorySummary,
   type WatchAlert,
   type WatchStats,
@@ -17,6 +19,9 @@ interface WatchCommandOptions {
   json?: boolean;
   duration?: number;
   io: boolean;
+  guard?: boolean;
+  seize: boolean;
+  home?: string;
   drop?: boolean;
   vmlinux?: string;
   learn?: number;
@@ -73,10 +78,44 @@ export function alertText(alert: WatchAlert): string {
   );
 }
 
+/** An escape verdict: VM, rule, CVEs and whether the VM is paused, then the matching accesses. */
+export function escapeText(alert: EscapeAlertUpdate): string {
+  const state = alert.paused
+    ? `VM PAUSED (resume with QMP "cont" when cleared)${alert.triggerToStoppedMs === undefined ? '' : `, ${alert.triggerToStoppedMs.toFixed(1)} ms after the trigger`}`
+    : alert.pauseError === undefined
+      ? 'VM left running'
+      : `pause FAILED: ${alert.pauseError}`;
+  const shown = alert.events.slice(-8);
+  const accesses = shown
+    .map((e) => `${e.direction} 0x${e.address.toString(16)}=0x${e.value.toString(16)}`)
+    .join(' ');
+  return (
+    `ESCAPE ${alert.action.toUpperCase()} ${alert.vm} rule ${alert.ruleId} ` +
+    `(${alert.cves.join(', ')}) ${alert.severity} on ${alert.device}: ${state}\n` +
+    `  accesses (${alert.events.length === shown.length ? '' : `last ${shown.length} of `}${alert.events.length}): ${accesses}\n`
+  );
+}
+
+function evidenceText(update: EscapeEvidenceUpdate): string {
+  return update.itemId === undefined
+    ? `EVIDENCE FAILED ${update.vm} (${update.ruleId}): ${update.error ?? 'unknown error'}\n`
+    : update.alreadyAcquired === true
+      ? `EVIDENCE ${update.vm} item ${update.itemId} (acquired after this trigger) covers: ${update.reason}\n`
+      : `EVIDENCE ${update.vm} item ${update.itemId} acquired: ${update.reason}\n`;
+}
+
 function render(update: WatchUpdate, json: boolean): string {
   if (json) return jsonLine(update);
-  if (update.type === 'stats') return statsLine(update);
-  return alertText(update);
+  switch (update.type) {
+    case 'stats':
+      return statsLine(update);
+    case 'escape':
+      return escapeText(update);
+    case 'evidence':
+      return evidenceText(update);
+    case 'alert':
+      return alertText(update);
+  }
 }
 
 function learnedText(summary: ModelDirectorySummary): string {
@@ -108,6 +147,13 @@ export function registerWatchCommand(program: Command): void {
     .option('--json', 'print alerts and stats as JSON lines')
     .option('--duration <seconds>', 'stop after this many seconds (default: Ctrl-C)', parseSeconds)
     .option('--no-io', 'do not capture I/O trace events')
+    .option('--guard', 'run the VM-escape guard over the I/O events (default: on with I/O capture)')
+    .option('--no-guard', 'do not run the VM-escape guard')
+    .option('--no-seize', 'do not acquire evidence when the guard pauses the VM')
+    .option(
+      '--home <dir>',
+      'vmsight home of the evidence store (default $VMSIGHT_HOME or .vmsight)',
+    )
     .option('--drop', 'keep the guest at full speed and count dropped events instead')
     .option('--vmlinux <file>', 'kernel image with BTF, for VMs that are not lab VMs')
     .action(async (options: WatchCommandOptions) => {
@@ -118,40 +164,46 @@ export function registerWatchCommand(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       let alerts = 0;
+      const show = (update: WatchUpdate): void => {
+        if (update.type === 'alert' || update.type === 'escape') alerts += 1;
+        process.stdout.write(render(update, json));
+      };
+      // Capture, guard and evidence options, the same for learning and watching.
+      const capture = {
+        vm: options.vm,
+        io: options.io,
+        // On whenever I/O is captured, unless --no-guard; --guard with --no-io is refused.
+        guard: options.guard ?? options.io,
+        seize: options.seize,
+        signal: abort.signal,
+        log: createLogger(),
+        ...(options.drop === true ? { policy: OverflowPolicy.DROP } : {}),
+        ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
+        ...(options.home === undefined ? {} : { home: options.home }),
+      };
       try {
         if (options.learn !== undefined) {
           if (options.output === undefined || options.model !== undefined) {
             throw new VmsightError('INVALID_ARGUMENT', '--learn needs -o MODEL_DIR and no --model');
           }
           const summary = await learnVmModels({
-            vm: options.vm,
+            ...capture,
             output: options.output,
             durationSeconds: options.learn,
-            io: options.io,
-            signal: abort.signal,
-            log: createLogger(),
-            ...(options.drop === true ? { policy: OverflowPolicy.DROP } : {}),
-            ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
-            onUpdate: (update) => process.stdout.write(render(update, json)),
+            onUpdate: show,
           });
           process.stdout.write(
             json ? jsonLine({ type: 'learned', ...summary }) : learnedText(summary),
           );
-          return;
-        }
-        for await (const update of watchVm({
-          vm: options.vm,
-          io: options.io,
-          signal: abort.signal,
-          log: createLogger(),
-          ...(options.model === undefined ? {} : { model: options.model }),
-          ...(options.record === undefined ? {} : { record: options.record }),
-          ...(options.duration === undefined ? {} : { durationSeconds: options.duration }),
-          ...(options.drop === true ? { policy: OverflowPolicy.DROP } : {}),
-          ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
-        })) {
-          if (update.type === 'alert') alerts += 1;
-          process.stdout.write(render(update, json));
+        } else {
+          for await (const update of watchVm({
+            ...capture,
+            ...(options.model === undefined ? {} : { model: options.model }),
+            ...(options.record === undefined ? {} : { record: options.record }),
+            ...(options.duration === undefined ? {} : { durationSeconds: options.duration }),
+          })) {
+            show(update);
+          }
         }
       } finally {
         process.off('SIGINT', onSignal);
