@@ -13,6 +13,7 @@ import {
   type StopResult,
 } from '../lab/index.js';
 import { labSensorQemuArgs } from './sensor-addresses.js';
+import { instrumentLabVmForTcgSensor } from './tcg-sensor-relaunch.js';
 
 /** The default lab VM name of `vmsight lab up|down`. */
 export const DEFAULT_LAB_VM = 'lab';
@@ -40,8 +41,9 @@ export interface LabUpOptions {
   readonly gdb?: boolean;
   readonly accel?: 'tcg' | 'kvm';
   /**
-   * Boot with the TCG sensor's `-dfilter` probes, so `vmsight watch` can capture syscalls (the
-   * first time, a short probing boot finds their addresses).
+   * Boot with the TCG sensor's `-dfilter` probes, so `vmsight watch` can capture syscalls. With
+   * `kaslr` the guest boots without them and is then moved, running, into a QEMU with this boot's
+   * addresses (`instrumentLabVmForTcgSensor`).
    */
   readonly tcgSensor?: boolean;
   readonly log?: Logger;
@@ -91,15 +93,19 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVmSummary> {
       });
     }
   }
-  if (options.tcgSensor === true && (options.kaslr === true || options.la57 === true)) {
+  if (options.tcgSensor === true && options.la57 === true) {
     throw new VmsightError(
       'INVALID_ARGUMENT',
-      'Cannot boot with the TCG sensor and KASLR or LA57: its probe addresses come from a PVH boot without KASLR',
+      'Cannot boot with the TCG sensor and LA57: the sensor is tested on 4-level paging only',
     );
   }
-  const sensorArgs = options.tcgSensor === true ? await labSensorQemuArgs(options.log) : [];
+  // With KASLR the probe addresses exist only after boot: boot plain, then move the running guest
+  // into a QEMU with the probes (instrumentLabVmForTcgSensor). Without it they are link-time.
+  const relaunch = options.tcgSensor === true && options.kaslr === true;
+  const sensorArgs =
+    options.tcgSensor === true && !relaunch ? await labSensorQemuArgs(options.log) : [];
   const started = Date.now();
-  const vm = await startLabVm({
+  const booted = await startLabVm({
     ...(sensorArgs.length === 0 ? {} : { extraArgs: sensorArgs }),
     name,
     detach: true,
@@ -111,6 +117,17 @@ export async function labUp(options: LabUpOptions = {}): Promise<LabVmSummary> {
     ...(options.accel === undefined ? {} : { accel: options.accel }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
+  const vm = relaunch
+    ? (
+        await instrumentLabVmForTcgSensor(booted, {
+          detach: true,
+          ...(options.log === undefined ? {} : { log: options.log }),
+        }).catch(async (error: unknown) => {
+          await booted.stop();
+          throw error;
+        })
+      ).vm
+    : booted;
   const state = await readVmState(vm.name);
   if (state === undefined) {
     throw new VmsightError(

@@ -283,15 +283,32 @@ async function openTaskReader(
 ): Promise<RamTaskReader | undefined> {
   if (ramPath === undefined) return undefined;
   let kernel = vmlinux;
+  const state = source === 'lab' ? await readVmState(name) : undefined;
   if (kernel === undefined && source === 'lab') {
-    const [state, artifacts] = await Promise.all([readVmState(name), ensureLabBuilt()]);
+    const artifacts = await ensureLabBuilt();
     if (state?.kernelVersion === artifacts.kernelVersion) kernel = artifacts.vmlinux;
   }
   if (kernel === undefined) return undefined;
-  // The lab's init_task (cached by the probing boot) lets syscalls before the first context
-  // switch be attributed by CR3.
-  const initTask = source === 'lab' ? (await labSensorAddresses()).initTask : undefined;
+  // init_task lets syscalls before the first context switch be attributed by CR3: the runtime
+  // address recorded when a KASLR lab VM was relaunched for the sensor, else the lab kernel's
+  // link-time one (no KASLR).
+  const initTask =
+    source === 'lab'
+      ? (recordedInitTask(state?.options) ?? (await labSensorAddresses()).initTask)
+      : undefined;
   return RamTaskReader.open(ramPath, await taskLayoutFromVmlinux(kernel), {
     ...(initTask === undefined ? {} : { initTask }),
   });
+}
+
+/** `options.sensorAddresses.initTask` of a lab VM's state file (written by the KASLR relaunch). */
+function recordedInitTask(
+  options: Readonly<Record<string, unknown>> | undefined,
+): bigint | undefined {
+  const addresses = options?.['sensorAddresses'];
+  if (typeof addresses !== 'object' || addresses === null) return undefined;
+  const initTask = (addresses as Record<string, unknown>)['initTask'];
+  return typeof initTask === 'string' && /^0x[0-9a-f]{1,16}$/i.test(initTask)
+    ? BigInt(initTask)
+    : undefined;
 }

@@ -11,3 +11,9 @@ export { labPaths, vmsightHome } from './lab-paths.js';
 export { parseMemorySize } from './memory-size.js';
 export { stopLabVmProcess, type StopResult } from './vm-stopper.js';
 export { isVmProcessAlive, listVmStates, readVmState, type LabVmState } from './vm-state.js';
+export {
+  relaunchLabVmWith,
+  type MigrationFigures,
+  type RelaunchOptions,
+  type RelaunchedLabVm,
+} from './lab-vm-relaunch.js';

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +7,8 @@ import { GUEST_READY_MARKER } from './guest-init-script.js';
 import { ensureLabBuilt } from './lab-builder.js';
 import { parseMemorySize } from './memory-size.js';
 import { guardProcess } from './process-guard.js';
-import { QEMU_BINARY, buildQemuArgs } from './qemu-command.js';
+import { buildQemuArgs } from './qemu-command.js';
+import { spawnQemu } from './qemu-process.js';
 import { RunningLabVm, type LabVm } from './running-lab-vm.js';
 
 export type { LabVm } from './running-lab-vm.js';
@@ -141,41 +140,12 @@ export async function startLabVm(options: LabVmOptions = {}): Promise<LabVm> {
     ...(options.extraArgs === undefined ? {} : { extraArgs: options.extraArgs }),
     ...(options.vmcoreinfoDevice === false ? { vmcoreinfoDevice: false } : {}),
   });
-  const qemuLog = openSync(join(dir, 'qemu.log'), 'w');
-  const child = (() => {
-    try {
-      return spawn(QEMU_BINARY, args, {
-        stdio: ['ignore', qemuLog, qemuLog],
-        detached: options.detach === true,
-      });
-    } finally {
-      closeSync(qemuLog);
-    }
-  })();
-  // Listen from the start: a QEMU that rejects its options exits within milliseconds.
-  let earlyExit: { code: number | null; signal: string | null } | undefined;
-  let onExit = (code: number | null, signal: string | null): void => {
-    earlyExit = { code, signal };
-  };
-  child.once('exit', (code, signal) => onExit(code, signal));
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid ?? -1));
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new VmsightError(
-              'DEPENDENCY_MISSING',
-              `Cannot run "${QEMU_BINARY}": it is not installed: run "vmsight lab build --install" as root`,
-              { cause: error },
-            )
-          : new VmsightError('IO_ERROR', `Cannot run "${QEMU_BINARY}": ${error.message}`, {
-              cause: error,
-            }),
-      );
-    });
+  const qemu = await spawnQemu(args, {
+    logPath: join(dir, 'qemu.log'),
+    ...(options.detach === true ? { detach: true } : {}),
   });
-  if (options.detach === true) child.unref();
-  else guardProcess(pid, [ramPath, dir]);
+  const pid = qemu.pid;
+  if (options.detach !== true) guardProcess(pid, [ramPath, dir]);
   const state: LabVmState = {
     name,
     pid,
@@ -200,8 +170,7 @@ export async function startLabVm(options: LabVmOptions = {}): Promise<LabVm> {
   };
   await writeVmState(state);
   const vm = new RunningLabVm(state, log);
-  onExit = (code, signal) => vm.markExited(code, signal);
-  if (earlyExit !== undefined) vm.markExited(earlyExit.code, earlyExit.signal);
+  qemu.onExit(({ code, signal }) => vm.markExited(code, signal));
   try {
     await vm.waitForSerial(
       new RegExp(`^${GUEST_READY_MARKER}\\b`),

@@ -45,6 +45,7 @@ export class RunningLabVm implements LabVm {
   #exit: { code: number | null; signal: string | null } | undefined;
   #qmp: Promise<QmpClient> | undefined;
   #stopping: Promise<StopResult> | undefined;
+  #handedOver = false;
 
   constructor(state: LabVmState, log: Logger | undefined) {
     this.#state = state;
@@ -155,10 +156,19 @@ export class RunningLabVm implements LabVm {
     }
   }
 
+  /**
+   * The VM moved to another QEMU (`relaunchLabVmWith`): from now on `stop()` only closes this
+   * object's QMP client, and leaves the RAM file and state directory, which the new QEMU uses.
+   */
+  handOver(): void {
+    this.#handedOver = true;
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       const client = await this.#qmp?.catch(() => undefined);
       await client?.close();
+      if (this.#handedOver) return { method: 'already-stopped' } as const;
       const result = await stopLabVmProcess(
         this.#state,
         this.#log === undefined ? {} : { log: this.#log },

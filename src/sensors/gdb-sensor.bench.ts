@@ -12,28 +12,17 @@ import {
   labTaskLayout,
   probeLabAddresses,
 } from './_sensor-lab-fixture.js';
+import { getppidLoopSource } from './_syscall-programs.js';
 import { GdbSensor } from './gdb-sensor.js';
 import { RamTaskReader } from './guest-task-reader.js';
 
 const ROUND_CALLS = 50_000;
 const WINDOW_MS = 5000;
-const LOOP_SOURCE = `
-#include <stdio.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-  setvbuf(stdout, NULL, _IONBF, 0);
-  for (long round = 1;; round++) {
-    for (int i = 0; i < ${ROUND_CALLS}; i++) syscall(SYS_getppid);
-    printf("ROUND %ld\\n", round);
-  }
-}
-`;
 
 const artifacts = await ensureLabBuilt();
 const { probes, initTask } = await probeLabAddresses((options) => startLabVm(options));
 const layout = await labTaskLayout(artifacts.vmlinux);
-const program = await compileStatic('gdbloop', LOOP_SOURCE);
+const program = await compileStatic('gdbloop', getppidLoopSource(ROUND_CALLS));
 const vm = await startLabVm({
   gdb: true,
   workload: `${fwCfgInstall('gdbloop')}\necho GDBLOOP-START\nexec /tmp/gdbloop`,

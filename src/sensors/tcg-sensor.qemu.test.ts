@@ -10,33 +10,15 @@ import {
   probeLabAddresses,
   type StaticProgram,
 } from './_sensor-lab-fixture.js';
-import { RamTaskReader } from './guest-task-reader.js';
-import { TcgSensor, tcgSensorQemuArgs } from './tcg-sensor.js';
-
-// Makes a known number of each call through syscall(2), so libc caching cannot hide any, and
-// prints its pid and fd for the host to match.
-const PROBE_SOURCE = `
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-  int fd = open("/dev/null", O_WRONLY);
-  long pid = 0;
-  for (int i = 0; i < 1000; i++) pid = syscall(SYS_getpid);
-  for (int i = 0; i < 500; i++) syscall(SYS_getppid);
-  for (int i = 0; i < 700; i++) syscall(SYS_getuid);
-  for (int i = 0; i < 300; i++) write(fd, "x", 1);
-  printf("SYSPROBE pid=%ld fd=%d getpid=1000 getppid=500 getuid=700 write=300\\n", pid, fd);
-  return 0;
-}
-`;
+import { SYSCALL_PROBE_SOURCE } from './_syscall-programs.js';
+import { startTcgCapture } from './_tcg-capture.js';
+import { type TcgSensor, tcgSensorQemuArgs } from './tcg-sensor.js';
 
 describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
   let vm: LabVm | undefined;
   let program: StaticProgram | undefined;
   let sensor: TcgSensor | undefined;
-  const events: GuestEvent[] = [];
+  let events: GuestEvent[] = [];
   let consumed: Promise<void> | undefined;
 
   before(async () => {
@@ -45,25 +27,17 @@ describe('TcgSensor on the lab guest', { timeout: 240_000 }, () => {
       startLabVm(options),
     );
     const layout = await labTaskLayout(artifacts.vmlinux);
-    program = await compileStatic('sysprobe', PROBE_SOURCE);
+    program = await compileStatic('sysprobe', SYSCALL_PROBE_SOURCE);
     vm = await startLabVm({
       // The host switches the sensor on when it sees SYSPROBE-INSTALLED; the sleep gives it time.
       workload: `${fwCfgInstall('sysprobe')}\necho SYSPROBE-INSTALLED\nsleep 2\n/tmp/sysprobe`,
       extraArgs: [...tcgSensorQemuArgs(addresses), ...fwCfgArgs('sysprobe', program.path)],
     });
     await vm.waitForSerial(/^SYSPROBE-INSTALLED/, 60_000);
-    sensor = new TcgSensor({
-      vm: 'lab',
-      monitor: await vm.qmp(),
-      addresses,
-      tasks: RamTaskReader.open(vm.ramPath, layout, { initTask }),
-      io: true,
-    });
-    await sensor.start();
-    const stream = sensor.events();
-    consumed = (async () => {
-      for await (const event of stream) events.push(event);
-    })();
+    const capture = await startTcgCapture(vm, { ...addresses, initTask }, layout);
+    sensor = capture.sensor;
+    events = capture.events;
+    consumed = capture.done;
   });
 
   after(async () => {

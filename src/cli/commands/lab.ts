@@ -53,7 +53,7 @@ export function registerLabCommand(program: Command): void {
     .option('--gdb', 'open a gdbstub on a free 127.0.0.1 port')
     .option(
       '--tcg-sensor',
-      'boot with the TCG sensor probes so "vmsight watch" can capture syscalls',
+      'boot with the TCG sensor probes so "vmsight watch" can capture syscalls (with --kaslr: the running guest moves to a QEMU with this boot\'s addresses)',
     )
     .option(
       '--accel <accel>',
