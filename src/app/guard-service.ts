@@ -147,7 +147,7 @@ export async function benchGuard(options: {
           vms,
           rounds: options.rounds ?? 12,
           windowSize,
-          batchWindows: 256,
+          batchWindows: 64,
           rules,
           engine,
           mode,

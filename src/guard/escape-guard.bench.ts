@@ -24,7 +24,7 @@ for (const streams of [undefined, recorded]) {
         vms,
         rounds,
         windowSize: 64,
-        batchWindows: 256,
+        batchWindows: 64,
         rules,
         engine: busyEngine,
         mode,
@@ -33,7 +33,7 @@ for (const streams of [undefined, recorded]) {
       console.log(
         `${streams === undefined ? 'synthetic' : 'recorded '} ${mode.padEnd(6)} vms=${vms} windows=${f.windows} ${f.windowsPerSecond.toFixed(0)} windows/s engine_calls=${f.engineCalls} engine_ms=${f.engineBusyMs.toFixed(0)} ` +
           `cache=${(f.cacheShare * 100).toFixed(1)}% rules=${(f.ruleShare * 100).toFixed(1)}% shed=${f.shed} blocks=${f.blocks} ` +
-          `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
+          `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms pause_p50=${f.pauseP50Ms.toFixed(2)}ms p99=${f.pauseP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
       );
     }
   }

@@ -94,7 +94,7 @@ export function registerGuardCommand(program: Command): void {
           console.log(
             `${f.mode.padEnd(6)} vms=${f.vms} windows=${f.windows} ${f.windowsPerSecond.toFixed(0)} windows/s engine_calls=${f.engineCalls} engine_ms=${f.engineBusyMs.toFixed(0)} ` +
               `cache=${(f.cacheShare * 100).toFixed(1)}% rules=${(f.ruleShare * 100).toFixed(1)}% shed=${f.shed} blocks=${f.blocks} ` +
-              `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
+              `escape_p50=${f.knownEscapeP50Ms.toFixed(2)}ms p99=${f.knownEscapeP99Ms.toFixed(2)}ms pause_p50=${f.pauseP50Ms.toFixed(2)}ms p99=${f.pauseP99Ms.toFixed(2)}ms rss=${f.rssMiB.toFixed(0)}MiB unaccounted=${f.unaccounted}`,
           );
         }
       },
