@@ -17,7 +17,6 @@ export {
   DEFAULT_MAX_LINE_BYTES,
   splitLineBatches,
   splitLines,
-  type LineBatchOptions,
   type LineSplitterOptions,
   type TextLine,
 } from './line-splitter.js';

@@ -21,16 +21,6 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
-/** Options of {@link splitLineBatches}. */
-export interface LineBatchOptions extends LineSplitterOptions {
-  /**
-   * Decides from the raw bytes (a view, valid only during the call) whether a line is decoded and
-   * returned; skipped lines still count in the numbering. For high-rate logs where most lines are
-   * not needed: decoding them would cost more than everything else. Default: every line.
-   */
-  readonly keepLine?: (line: Uint8Array) => boolean;
-}
-
 /**
  * {@link splitLines} one input chunk at a time: yields the complete lines of each chunk as one
  * array (never empty), so a consumer of millions of lines a second pays for one `await` per chunk
@@ -47,11 +37,10 @@ export interface LineBatchOptions extends LineSplitterOptions {
  */
 export async function* splitLineBatches(
   chunks: AsyncIterable<Uint8Array | string>,
-  options: LineBatchOptions = {},
+  options: LineSplitterOptions = {},
 ): AsyncGenerator<TextLine[]> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const source = options.source ?? 'input';
-  const keepLine = options.keepLine;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let number = 0;
@@ -84,7 +73,7 @@ export async function* splitLineBatches(
       pending = [];
       pendingBytes = 0;
       number += 1;
-      if (keepLine === undefined || keepLine(line)) batch.push({ text: decodeLine(line), number });
+      batch.push({ text: decodeLine(line), number });
       start = newline + 1;
     }
     if (batch.length > 0) yield batch;
@@ -101,7 +90,7 @@ export async function* splitLineBatches(
   if (pendingBytes > 0) {
     number += 1;
     const line = Buffer.concat(pending);
-    if (keepLine === undefined || keepLine(line)) yield [{ text: decodeLine(line), number }];
+    yield [{ text: decodeLine(line), number }];
   }
 }
 
