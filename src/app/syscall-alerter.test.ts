@@ -50,6 +50,23 @@ describe('SyscallAlerter', () => {
     assert.equal(alert?.reason, 'sequence');
   });
 
+  it('lets a known program vary by one swapped pair, and alerts on a run of foreign calls', () => {
+    const swapped = [...NORMAL_LS.slice(0, 2), 'close', 'getdents64', ...NORMAL_LS.slice(4)];
+    const quiet = new SyscallAlerter(model, { warmupCalls: 0 });
+    const swappedAlerts = [...NORMAL_LS, ...swapped, ...NORMAL_LS]
+      .map((name) => quiet.push(call(LS, name)))
+      .filter((alert) => alert !== undefined);
+    assert.deepEqual(swappedAlerts, [], 'one local change is within normal variation');
+    const injected = ['socket', 'connect', 'dup2', 'dup2', 'dup2', 'execve', 'brk', 'mmap'];
+    const loud = new SyscallAlerter(model, { warmupCalls: 0 });
+    const alerts = [...NORMAL_LS, ...injected, ...injected]
+      .map((name) => loud.push(call(LS, name)))
+      .filter((alert) => alert !== undefined);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]?.reason, 'sequence');
+    assert.equal(alerts[0]?.model, 'ls');
+  });
+
   it('scores a program without a model of its own with the fallback, after the warm-up', () => {
     const alerter = new SyscallAlerter(model, { warmupCalls: 3 });
     const results = ['socket', 'connect', 'dup2', 'dup2', 'execve'].map((name) =>

@@ -1,4 +1,9 @@
-import { PerProgramModel, type StoredModel, type TrainedModel } from '../detectors/index.js';
+import {
+  PerProgramModel,
+  STIDE_DEFAULT_N,
+  type StoredModel,
+  type TrainedModel,
+} from '../detectors/index.js';
 import type { GuestProcess, SyscallEvent } from '../events/index.js';
 import { callLabel } from './argument-model.js';
 import { RunningWindow, type RunningWindowOptions } from './running-window.js';
@@ -47,8 +52,13 @@ export interface SyscallAlerterOptions {
    * too loose to ever fire). Default true.
    */
   readonly unknownPrograms?: boolean;
-  /** Anomalous windows needed among the last `scoreSpan` calls (default 2). */
+  /**
+   * Anomalous windows a program's own model needs among the last `scoreSpan` calls before a
+   * `sequence` alert. Default {@link OWN_MODEL_MIN_ANOMALOUS}.
+   */
   readonly minAnomalous?: number;
+  /** The same for programs scored by the fallback (`unknown-program`). Default 2. */
+  readonly minAnomalousUnknown?: number;
   /** Processes followed at once; the least recently seen is forgotten first. Default 4,096. */
   readonly maxProcesses?: number;
   /**
@@ -69,13 +79,30 @@ function unresolved(process: GuestProcess): boolean {
   return process.comm === 'exe' && process.programKey === 'exe';
 }
 
+/**
+ * Anomalous windows a known program's calls need in one span before they alert: more than any
+ * single local change can make. One call inserted, dropped, or two calls swapped — a reply that
+ * arrives in one `read` instead of two, a signal a little earlier — changes at most n + 1 windows
+ * of an n-call model (7 for STIDE's default n = 6), and a program's runs vary so without being
+ * attacked; calibration cannot see this when every held-back run happened to take the same path
+ * (its threshold is then 0). Code injected into a known program makes calls of its own, which
+ * changes far more windows than that.
+ */
+export const OWN_MODEL_MIN_ANOMALOUS = STIDE_DEFAULT_N + 2;
+
+/**
+ * A program never seen in training alerts on 2 anomalous windows: there is no normal to vary
+ * from, and such processes (a dropper's `chmod`) may make only a few calls in all.
+ */
+const UNKNOWN_PROGRAM_MIN_ANOMALOUS = 2;
+
 /** The running-window settings the alerter uses by default (and online calibration must match). */
 export const SYSCALL_WINDOW: RunningWindowOptions = {
   windowLength: 12,
   scoreSpan: 32,
   quietTokens: 256,
   warmupTokens: 8,
-  minAnomalous: 2,
+  minAnomalous: OWN_MODEL_MIN_ANOMALOUS,
 };
 
 interface ProcessState {
@@ -106,6 +133,7 @@ export class SyscallAlerter {
   readonly #maxProcesses: number;
   readonly #thresholds: ReadonlyMap<string, number>;
   readonly #unknownPrograms: boolean;
+  readonly #minAnomalousUnknown: number;
   readonly #processes = new Map<string, ProcessState>();
   /** Pids seen so far (bounded like the processes), to tell an observed execve from a join. */
   readonly #pids = new Set<number>();
@@ -117,8 +145,9 @@ export class SyscallAlerter {
       scoreSpan: options.scoreSpan ?? SYSCALL_WINDOW.scoreSpan,
       quietTokens: options.quietCalls ?? SYSCALL_WINDOW.quietTokens,
       warmupTokens: options.warmupCalls ?? SYSCALL_WINDOW.warmupTokens,
-      minAnomalous: options.minAnomalous ?? SYSCALL_WINDOW.minAnomalous ?? 1,
+      minAnomalous: options.minAnomalous ?? OWN_MODEL_MIN_ANOMALOUS,
     };
+    this.#minAnomalousUnknown = options.minAnomalousUnknown ?? UNKNOWN_PROGRAM_MIN_ANOMALOUS;
     this.#thresholds = options.thresholds ?? new Map();
     this.#maxProcesses = options.maxProcesses ?? 4096;
     this.#unknownPrograms = options.unknownPrograms ?? true;
@@ -169,15 +198,21 @@ export class SyscallAlerter {
       if (this.#pids.size >= this.#maxProcesses) this.#pids.clear();
       this.#pids.add(process.pid);
     }
-    const window =
-      execSeen && name === 'fallback'
-        ? { ...this.#window, warmupTokens: Math.min(EXEC_WARMUP_CALLS, this.#window.warmupTokens) }
-        : this.#window;
+    const fallback = name === 'fallback';
+    const window = fallback
+      ? {
+          ...this.#window,
+          minAnomalous: this.#minAnomalousUnknown,
+          ...(execSeen
+            ? { warmupTokens: Math.min(EXEC_WARMUP_CALLS, this.#window.warmupTokens) }
+            : {}),
+        }
+      : this.#window;
     state = {
       window: new RunningWindow(model.openStream(), window),
       modelName: name,
       threshold: this.#thresholds.get(name) ?? model.threshold,
-      unknownProgram: name === 'fallback',
+      unknownProgram: fallback,
     };
     this.#processes.set(key, state);
     return state;

@@ -164,17 +164,14 @@ describe('watch --learn / --model on the lab guest', { timeout: 600_000 }, () =>
     assert.deepEqual(json(replayed), json(live));
   });
 
-  // Not met reliably (issue 5 stays open): in about one normal run in four a single alert comes
-  // from attribution read late — the sensor reads a task's comm when it parses the dump, ~50 calls
-  // behind the guest, so the last calls of an exiting process can be put on the next one
-  // (`ls` seen doing `sendfile shutdown exit_group`), or a torn argument read looks new.
-  it(
-    'raises no alert during a further normal run',
-    { todo: 'late attribution and argument reads give a sporadic false alarm' },
-    () => {
-      assert.equal(normalAlerts?.length, 0, 'false alarms in the normal run');
-    },
-  );
+  // Two things once made this flaky (docs/decisions.md 11): attribution and arguments read ~50
+  // calls behind the guest through a 64 KiB pipe (watch now shrinks it to one page), and
+  // thresholds of 0 for programs whose held-back runs never varied, so one reordered reply
+  // alerted (a known program's own model now needs more anomalous windows than one local change
+  // makes: OWN_MODEL_MIN_ANOMALOUS).
+  it('raises no alert during a further normal run', () => {
+    assert.equal(normalAlerts?.length, 0, 'false alarms in the normal run');
+  });
 
   const attackAlerts = new Map<Attack, WatchAlert[]>();
   for (const attack of ATTACK_NAMES) {
@@ -193,20 +190,6 @@ describe('watch --learn / --model on the lab guest', { timeout: 600_000 }, () =>
       }
     });
   }
-
-  // Known gap, kept visible rather than dropped: the path argument is read when the sensor parses
-  // the register dump, up to a pipe's worth of dumps (64 KiB, ~50 calls) after the call; `cat`
-  // lives ~30 calls, so its page tables may be gone by then and the openat carries no path.
-  it('names cat reading /etc/shadow', { todo: 'argument reads race short-lived processes' }, () => {
-    const alerts = attackAlerts.get('shadow') ?? [];
-    assert.ok(alerts.some((a) => a.process?.comm === 'cat' && inWindow(a, '/etc/shadow')));
-  });
-
-  // The same race for nc's connect address (missed in about one CI run in five).
-  it('names nc connecting to the new peer', { todo: 'argument reads race the guest' }, () => {
-    const alerts = attackAlerts.get('reverseShell') ?? [];
-    assert.ok(alerts.some((a) => a.process?.comm === 'nc' && inWindow(a, ':4444')));
-  });
 });
 
 /**
@@ -217,24 +200,29 @@ const inWindow = (alert: WatchAlert, text: string): boolean =>
   alert.window.some((call) => call.includes(text));
 const ATTACK_PROCESSES: Record<Attack, ReadonlyArray<[string, (alert: WatchAlert) => boolean]>> = {
   reverseShell: [
+    [
+      'nc connecting to a peer it never used',
+      (a) => a.process?.comm === 'nc' && inWindow(a, ':4444'),
+    ],
     // busybox nc -e connects, dup2s the socket and execs /bin/sh in the same task: the task is
-    // nc until the exec (a new peer) and the program "/bin/sh" after it.
-    // The connect address is an argument read late, like cat's path: see the todo test.
+    // nc until the exec and the program "/bin/sh" after it.
     ['the shell nc spawned', (a) => a.process?.programKey === '/bin/sh'],
   ],
   shadow: [
     // `cat` makes the same calls on /etc/shadow as on the files it read in training: only the
-    // path tells, and it is read from guest memory when the dump is parsed, which can be after a
-    // process this short has exited (see the todo test below).
+    // path tells, and the sensor must read it before this short-lived process (~30 calls) exits.
+    ['cat reading /etc/shadow', (a) => a.process?.comm === 'cat' && inWindow(a, '/etc/shadow')],
     [
       'the shell appending to /etc/passwd',
       (a) => a.process?.comm === 'sh' && inWindow(a, '/etc/passwd'),
     ],
   ],
   dropper: [
-    // The executed download is the process that matters; wget writing /tmp/p.sh (a path it never
-    // wrote in training) and chmod (a program never seen) are reported when caught, but both
-    // depend on the sensor's read lag (see the todo test below).
+    [
+      'wget writing a file it never wrote',
+      (a) => a.process?.comm === 'wget' && inWindow(a, '/tmp/p.sh'),
+    ],
+    ['chmod, a program never seen', (a) => a.process?.comm === 'chmod' && a.model === 'fallback'],
     ['the downloaded program', (a) => a.process?.comm === 'p.sh'],
   ],
   devPort: [

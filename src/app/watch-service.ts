@@ -6,6 +6,7 @@ import { ensureLabBuilt, readVmState } from '../lab/index.js';
 import type { OverflowPolicy } from '../sensors/index.js';
 import {
   BoundedEventQueue,
+  MIN_PIPE_CAPACITY,
   RamTaskReader,
   SyscallArgumentReader,
   TcgSensor,
@@ -80,7 +81,7 @@ export type WatchUpdate = WatchAlert | WatchStats | WatchGuardUpdate;
 
 const MAX_TRACKED_PROCESSES = 4096;
 /** Read-ahead of the sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
-const MEMORY_READ_AHEAD_BYTES = 16 * 1024;
+const MEMORY_READ_AHEAD_BYTES = 4096;
 const TOP_PROCESSES = 5;
 
 /**
@@ -128,8 +129,10 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
           tasks,
           arguments: new SyscallArgumentReader((cr3) => tasks.addressSpace(cr3)),
           // Attribution and arguments are read from guest memory when a dump is parsed: keep the
-          // parser close behind the guest, or short-lived processes are gone by then.
+          // parser close behind the guest, or short-lived processes are gone by then. One page of
+          // pipe plus one read ahead: QEMU waits once ~6 dumps are unparsed (docs/decisions.md 11).
           readAheadBytes: MEMORY_READ_AHEAD_BYTES,
+          pipeBytes: MIN_PIPE_CAPACITY,
         }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.log === undefined ? {} : { log: options.log }),

@@ -36,6 +36,7 @@ export {
   type TcgProbeAddresses,
 } from './tcg-event-decoder.js';
 export { createLogFifo, type LogFifo } from './log-fifo.js';
+export { MIN_PIPE_CAPACITY, setPipeCapacity } from './pipe-capacity.js';
 export { SyscallArgumentReader, type SyscallArguments } from './syscall-argument-reader.js';
 export {
   TcgSensor,

@@ -13,7 +13,9 @@ import {
   probeLabAddresses,
 } from './_sensor-lab-fixture.js';
 import { RamTaskReader } from './guest-task-reader.js';
-import { TcgSensor, tcgSensorQemuArgs } from './tcg-sensor.js';
+import { MIN_PIPE_CAPACITY } from './pipe-capacity.js';
+import { SyscallArgumentReader } from './syscall-argument-reader.js';
+import { TcgSensor, tcgSensorQemuArgs, type TcgSensorOptions } from './tcg-sensor.js';
 
 const ROUND_CALLS = 100_000;
 // "getppid": the cheapest call there is (worst case for the ratio); "rw": 1-byte read of
@@ -87,38 +89,78 @@ try {
       const offSeconds = await timeRounds(10);
       const offRate = (10 * ROUND_CALLS) / offSeconds;
 
-      const sensor = new TcgSensor({
-        vm: 'lab',
-        monitor: await vm.qmp(),
-        addresses,
-        tasks: RamTaskReader.open(vm.ramPath, layout, { initTask }),
-      });
-      await sensor.start();
-      let syscalls = 0;
-      const consumer = (async () => {
-        for await (const event of sensor.events()) if (event.type === 'syscall') syscalls += 1;
-      })();
-      let deliveredAtStart = 0;
-      let nodeCpuAtStart = process.cpuUsage();
-      let qemuCpuAtStart = 0;
-      void qemuCpuSeconds().then((seconds) => {
-        qemuCpuAtStart = seconds;
-      });
-      const onSeconds = await timeRounds(3, () => {
-        deliveredAtStart = sensor.stats().delivered;
-        nodeCpuAtStart = process.cpuUsage();
+      /** Times 3 rounds with a sensor of these options on; prints its figures. */
+      async function measureOn(
+        label: string,
+        options: Pick<TcgSensorOptions, 'readAheadBytes' | 'pipeBytes'>,
+        withArguments: boolean,
+      ): Promise<void> {
+        const tasks = RamTaskReader.open(vm.ramPath, layout, { initTask });
+        const sensor = new TcgSensor({
+          vm: 'lab',
+          monitor: await vm.qmp(),
+          addresses,
+          tasks,
+          ...options,
+          ...(withArguments
+            ? { arguments: new SyscallArgumentReader((cr3) => tasks.addressSpace(cr3)) }
+            : {}),
+        });
+        await sensor.start();
+        let syscalls = 0;
+        const consumer = (async () => {
+          for await (const event of sensor.events()) if (event.type === 'syscall') syscalls += 1;
+        })();
+        let deliveredAtStart = 0;
+        let nodeCpuAtStart = process.cpuUsage();
+        let qemuCpuAtStart = 0;
         void qemuCpuSeconds().then((seconds) => {
           qemuCpuAtStart = seconds;
         });
-      });
-      const delivered = sensor.stats().delivered - deliveredAtStart;
-      const nodeCpu = process.cpuUsage(nodeCpuAtStart);
-      const nodeShare = (nodeCpu.user + nodeCpu.system) / 1e6 / onSeconds;
-      const qemuShare = ((await qemuCpuSeconds()) - qemuCpuAtStart) / onSeconds;
-      const onRate = (3 * ROUND_CALLS) / onSeconds;
-      await sensor.stop();
-      await consumer;
-      const stats = sensor.stats();
+        const onSeconds = await timeRounds(3, () => {
+          deliveredAtStart = sensor.stats().delivered;
+          nodeCpuAtStart = process.cpuUsage();
+          void qemuCpuSeconds().then((seconds) => {
+            qemuCpuAtStart = seconds;
+          });
+        });
+        const delivered = sensor.stats().delivered - deliveredAtStart;
+        const nodeCpu = process.cpuUsage(nodeCpuAtStart);
+        const nodeShare = (nodeCpu.user + nodeCpu.system) / 1e6 / onSeconds;
+        const qemuShare = ((await qemuCpuSeconds()) - qemuCpuAtStart) / onSeconds;
+        const onRate = (3 * ROUND_CALLS) / onSeconds;
+        await sensor.stop();
+        await consumer;
+        const stats = sensor.stats();
+        console.log(
+          `[${kind}] ${label}: guest ${onRate.toFixed(0)} syscalls/s (${onSeconds.toFixed(2)} s for 3 rounds), slowdown ${(offRate / onRate).toFixed(1)}x`,
+        );
+        console.log(
+          `[${kind}] ${label}: events delivered while timed: ${(delivered / onSeconds).toFixed(0)} events/s (${delivered} events)`,
+        );
+        console.log(
+          `[${kind}] ${label}: CPU vmsight ${(nodeShare * 100).toFixed(0)} % of a core, QEMU ${(qemuShare * 100).toFixed(0)} % (all threads)`,
+        );
+        console.log(
+          `[${kind}] ${label}: totals ${JSON.stringify(stats)}, syscall events consumed ${syscalls}`,
+        );
+      }
+
+      console.log(
+        `[${kind}] guest syscall rate, sensor off: ${offRate.toFixed(0)} syscalls/s (${offSeconds.toFixed(2)} s for 10 rounds)`,
+      );
+      // The library default (4 MiB read-ahead, 64 KiB pipe), then what `vmsight watch` runs:
+      // arguments read from guest memory, one page of pipe and one of read-ahead, so reads stay
+      // within a few calls of the guest (docs/decisions.md 11).
+      await measureOn('sensor on (default)', {}, false);
+      await measureOn(
+        'sensor on (watch: arguments, 4 KiB pipe)',
+        {
+          readAheadBytes: MIN_PIPE_CAPACITY,
+          pipeBytes: MIN_PIPE_CAPACITY,
+        },
+        true,
+      );
 
       const afterSeconds = await timeRounds(10);
       const afterRate = (10 * ROUND_CALLS) / afterSeconds;
@@ -132,25 +174,9 @@ try {
       await monitor.hmp('log none');
       const ceilingRate = (3 * ROUND_CALLS) / ceilingSeconds;
 
-      console.log(
-        `[${kind}] guest syscall rate, sensor off: ${offRate.toFixed(0)} syscalls/s (${offSeconds.toFixed(2)} s for 10 rounds)`,
-      );
-      console.log(
-        `[${kind}] guest syscall rate, sensor on:  ${onRate.toFixed(0)} syscalls/s (${onSeconds.toFixed(2)} s for 3 rounds)`,
-      );
       console.log(`[${kind}] guest syscall rate, off again: ${afterRate.toFixed(0)} syscalls/s`);
-      console.log(`[${kind}] slowdown (off / on): ${(offRate / onRate).toFixed(1)}x`);
       console.log(
         `[${kind}] QEMU logging to /dev/null, no reader: ${ceilingRate.toFixed(0)} syscalls/s (${(offRate / ceilingRate).toFixed(1)}x, the floor for any reader of this log)`,
-      );
-      console.log(
-        `[${kind}] events delivered while timed: ${(delivered / onSeconds).toFixed(0)} events/s (${delivered} events)`,
-      );
-      console.log(
-        `[${kind}] CPU while on: vmsight ${(nodeShare * 100).toFixed(0)} % of a core, QEMU ${(qemuShare * 100).toFixed(0)} % (all threads)`,
-      );
-      console.log(
-        `[${kind}] sensor totals: ${JSON.stringify(stats)}, syscall events consumed ${syscalls}`,
       );
     } finally {
       await vm.stop();

@@ -5,6 +5,7 @@ import type { TaskReader } from './guest-task-reader.js';
 import { IO_TRACE_EVENTS, IoTraceDecoder } from './io-trace-decoder.js';
 import { FifoReader } from './fifo-reader.js';
 import { createLogFifo, type LogFifo } from './log-fifo.js';
+import { setPipeCapacity } from './pipe-capacity.js';
 import { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
 import type { SyscallArgumentReader } from './syscall-argument-reader.js';
 import { TcgEventDecoder, type TcgProbeAddresses } from './tcg-event-decoder.js';
@@ -32,6 +33,12 @@ export interface TcgSensorOptions {
    * small one keeps them close to the call at some cost in throughput.
    */
   readonly readAheadBytes?: number;
+  /**
+   * Capacity of the FIFO's pipe (default: the kernel's 64 KiB). QEMU blocks when it is full, so
+   * with a small read-ahead this is how many dumps the guest can be ahead of the parser: one page
+   * (4096 bytes, ~3 dumps) keeps task and argument reads within a few calls of the guest.
+   */
+  readonly pipeBytes?: number;
   /** Capture syscalls and context switches (`log cpu,exec`). Default true. */
   readonly syscalls?: boolean;
   /** Capture I/O trace events ({@link IO_TRACE_EVENTS}). Default false. */
@@ -136,6 +143,10 @@ export class TcgSensor implements Sensor {
       // in the main loop, so the HMP command below would not return otherwise.
       const reader = FifoReader.open(fifo.path);
       this.#reader = reader;
+      // Set while our read end holds the pipe open, before QEMU's first write (pipe-capacity.ts).
+      if (this.#options.pipeBytes !== undefined) {
+        await setPipeCapacity(fifo.path, this.#options.pipeBytes);
+      }
       await expectEmpty(monitor.hmp(`logfile ${fifo.path}`), 'logfile');
       this.#pump = this.#run(reader.chunks(this.#options.readAheadBytes ?? READ_BUFFER_BYTES));
       if (this.#options.io === true) await this.#setTraceEvents(true);
