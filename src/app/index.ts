@@ -56,6 +56,13 @@ export {
   type WatchUpdate,
 } from './watch-service.js';
 export {
+  WATCH_SENSORS,
+  parseWatchSensorKind,
+  watchSensorCapture,
+  type WatchSensorCapture,
+  type WatchSensorKind,
+} from './watch-sensor.js';
+export {
   WatchGuard,
   type EscapeAlertUpdate,
   type EscapeEvidenceUpdate,

@@ -36,8 +36,11 @@ export interface OnlineThresholds {
 
 /** What `vmsight watch --learn` and `vmsight train --format vmtrace` write, and `--model` reads. */
 export interface ModelSet {
-  /** Per-program system-call models (x86-64 numbers). */
-  readonly syscalls: StoredModel;
+  /**
+   * Per-program system-call models (x86-64 numbers); undefined in an I/O-only set, learned from a
+   * sensor that sees no system calls (`vmsight watch --sensor kvm --learn`).
+   */
+  readonly syscalls: StoredModel | undefined;
   readonly io: IoSequenceModel | undefined;
   /**
    * Thresholds of the online running mean (`onlineThreshold`): per program for the system-call
@@ -57,11 +60,13 @@ export interface ModelSet {
  */
 export async function writeModelDirectory(directory: string, models: ModelSet): Promise<void> {
   await mkdir(directory, { recursive: true });
-  await writeModelFile(
-    join(directory, SYSCALL_MODEL_FILE),
-    models.syscalls,
-    syscallTokenSpace('x86-64'),
-  );
+  if (models.syscalls !== undefined) {
+    await writeModelFile(
+      join(directory, SYSCALL_MODEL_FILE),
+      models.syscalls,
+      syscallTokenSpace('x86-64'),
+    );
+  }
   if (models.io !== undefined) {
     await writeModelFile(join(directory, IO_MODEL_FILE), models.io.model, IO_TOKEN_SPACE);
   }
@@ -76,7 +81,10 @@ export async function writeModelDirectory(directory: string, models: ModelSet): 
     version: MODEL_DIRECTORY_VERSION,
     created: new Date().toISOString(),
     ...(models.source === undefined ? {} : { source: models.source }),
-    syscalls: { file: SYSCALL_MODEL_FILE, tokens: syscallTokenSpace('x86-64') },
+    syscalls:
+      models.syscalls === undefined
+        ? null
+        : { file: SYSCALL_MODEL_FILE, tokens: syscallTokenSpace('x86-64') },
     arguments: models.arguments === undefined ? null : { file: ARGUMENT_MODEL_FILE },
     online:
       models.online === undefined
@@ -147,7 +155,11 @@ export async function readModelDirectory(directory: string): Promise<ModelSet> {
   if (manifest['version'] !== MODEL_DIRECTORY_VERSION) {
     throw bad(`manifest version ${String(manifest['version'])} is not supported`);
   }
-  const syscalls = await readPart(directory, manifest['syscalls'], syscallTokenSpace('x86-64'));
+  const syscallPart = manifest['syscalls'];
+  const syscalls =
+    syscallPart === null
+      ? undefined
+      : await readPart(directory, syscallPart, syscallTokenSpace('x86-64'));
   const ioPart = manifest['io'];
   let io: IoSequenceModel | undefined;
   if (ioPart !== null && ioPart !== undefined) {
@@ -170,6 +182,7 @@ export async function readModelDirectory(directory: string): Promise<ModelSet> {
     if (model instanceof PerProgramModel) throw bad('the I/O model is per-program');
     io = { model, vocabulary: IoVocabulary.from(vocabulary), traceLength };
   }
+  if (syscalls === undefined && io === undefined) throw bad('it holds neither part');
   const argumentPart = manifest['arguments'];
   let argumentModel: ArgumentModel | undefined;
   if (argumentPart !== null && argumentPart !== undefined) {

@@ -76,17 +76,13 @@ export async function trainModelDirectory(
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     })
   ).filter((trace) => trace.abi === 'x86-64');
-  if (traces.length === 0) {
-    throw new VmsightError(
-      'INVALID_INPUT',
-      `Cannot learn from "${options.input}": it holds no x86-64 system calls of guest processes`,
-    );
-  }
   options.onProgress?.({ label: 'training system-call models', done: 0, total: 2 });
+  // A recording without system calls (the KVM sensor sees only I/O) gives an I/O-only set.
   const byProgram = groupByProgram(traces);
-  const syscalls = PerProgramModel.train(kind, byProgram, { calibration });
+  const syscalls =
+    traces.length === 0 ? undefined : PerProgramModel.train(kind, byProgram, { calibration });
   const online = new Map<string, number>();
-  for (const program of syscalls.programs) {
+  for (const program of syscalls?.programs ?? []) {
     const threshold = onlineThreshold(
       byProgram.get(program) ?? [],
       (training) => train(kind, training),
@@ -96,6 +92,12 @@ export async function trainModelDirectory(
   }
   options.onProgress?.({ label: 'training the I/O model', done: 1, total: 2 });
   const { io, tokens, argumentModel, ioOnline } = await learnFromEvents(options.input, calibration);
+  if (syscalls === undefined && io === undefined) {
+    throw new VmsightError(
+      'INVALID_INPUT',
+      `Cannot learn from "${options.input}": it holds no x86-64 system calls of guest processes and only ${tokens} I/O events (an I/O model needs ${MIN_IO_TRACES * IO_TRACE_LENGTH})`,
+    );
+  }
   await writeModelDirectory(options.output, {
     syscalls,
     io,
@@ -109,8 +111,8 @@ export async function trainModelDirectory(
     kind,
     traces: traces.length,
     calls: traces.reduce((sum, trace) => sum + trace.calls.length, 0),
-    programs: syscalls.programs,
-    syscallThreshold: syscalls.fallback.threshold,
+    programs: syscalls?.programs ?? [],
+    syscallThreshold: syscalls?.fallback.threshold,
     ioTokens: tokens,
     ioVocabulary: io?.vocabulary.tokens.length ?? 0,
     ioThreshold: ioOnline ?? io?.model.threshold,

@@ -66,7 +66,8 @@ export function ioWindow(traceLength: number): RunningWindowOptions {
  * same events through one of these, so they raise the same alerts.
  */
 export class ModelMonitor {
-  readonly #syscalls: SyscallAlerter;
+  /** Undefined for an I/O-only model set. */
+  readonly #syscalls: SyscallAlerter | undefined;
   readonly #models: ModelSet;
   readonly #io: Map<string, RunningWindow> = new Map();
   readonly #current = new Map<string, GuestProcess>();
@@ -80,10 +81,13 @@ export class ModelMonitor {
 
   constructor(models: ModelSet) {
     this.#models = models;
-    this.#syscalls = new SyscallAlerter(
-      models.syscalls,
-      models.online === undefined ? {} : { thresholds: models.online.syscalls },
-    );
+    this.#syscalls =
+      models.syscalls === undefined
+        ? undefined
+        : new SyscallAlerter(
+            models.syscalls,
+            models.online === undefined ? {} : { thresholds: models.online.syscalls },
+          );
     this.#ownModels = new Set(
       models.syscalls instanceof PerProgramModel ? models.syscalls.programs : [],
     );
@@ -99,7 +103,7 @@ export class ModelMonitor {
       ) {
         this.#current.set(key, event.process);
       }
-      return this.#hold(event, this.#syscalls.push(event) ?? this.#argument(event));
+      return this.#hold(event, this.#syscalls?.push(event) ?? this.#argument(event));
     }
     const io = this.#models.io;
     const token = io === undefined ? undefined : ioToken(event);

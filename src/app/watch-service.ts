@@ -2,27 +2,29 @@ import { QmpClient } from '../connectors/index.js';
 import { VmsightError, type Logger } from '../core/index.js';
 import { readModelFile } from '../detectors/index.js';
 import { writeVmtrace, type GuestEvent, type GuestProcess } from '../events/index.js';
-import { ensureLabBuilt, readVmState } from '../lab/index.js';
 import type { OverflowPolicy } from '../sensors/index.js';
-import {
-  BoundedEventQueue,
-  MIN_PIPE_CAPACITY,
-  RamTaskReader,
-  SyscallArgumentReader,
-  TcgSensor,
-  probeAddressesOfProcess,
-  taskLayoutFromVmlinux,
-  type SensorStats,
-} from '../sensors/index.js';
+import { BoundedEventQueue, type SensorStats } from '../sensors/index.js';
 import { isModelDirectory, readModelDirectory, type ModelSet } from './model-directory.js';
 import { ModelMonitor, type WatchAlert } from './model-monitor.js';
-import { labSensorAddresses } from './sensor-addresses.js';
 import { syscallTokenSpace } from './trace-loading.js';
 import { resolveVm } from './vm-registry.js';
 import { WatchGuard, type WatchGuardUpdate } from './watch-guard.js';
+import {
+  checkWatchPlan,
+  openWatchSensor,
+  watchSensorCapture,
+  type WatchSensor,
+  type WatchSensorKind,
+} from './watch-sensor.js';
 
 export interface WatchOptions {
   readonly vm: string;
+  /**
+   * The sensor (`watch-sensor.ts`): `tcg` (default; syscalls per process and I/O of a TCG VM
+   * started with the sensor's probes), `kvm` (port I/O and MMIO of a KVM VM, no processes) or
+   * `gdb` (syscalls per process through the VM's gdbstub; ~130-230 calls/s, short captures).
+   */
+  readonly sensor?: WatchSensorKind;
   /**
    * A model directory (`vmsight watch --learn`, `vmsight train --format vmtrace`: per-program
    * system-call models and the VM's I/O model), or a single system-call model file.
@@ -32,7 +34,10 @@ export interface WatchOptions {
   readonly record?: string;
   /** Stop after this many seconds. Default: until `signal` aborts. */
   readonly durationSeconds?: number;
-  /** Also capture I/O trace events (port I/O, MMIO, virtio). Default true. */
+  /**
+   * Also capture I/O trace events (port I/O, MMIO, virtio). Default true. The KVM sensor captures
+   * only I/O (false is refused); the GDB sensor captures none (ignored).
+   */
   readonly io?: boolean;
   /** Kernel image whose BTF gives the task_struct layout; lab VMs default to the lab's vmlinux. */
   readonly vmlinux?: string;
@@ -64,6 +69,8 @@ export interface ProcessActivity {
 export interface WatchStats {
   readonly type: 'stats';
   readonly vm: string;
+  /** The sensor behind the figures (`--sensor`). */
+  readonly sensorKind: WatchSensorKind;
   readonly elapsedSeconds: number;
   /** Events delivered per second over the last interval. */
   readonly eventsPerSecond: number;
@@ -80,63 +87,51 @@ export interface WatchStats {
 export type WatchUpdate = WatchAlert | WatchStats | WatchGuardUpdate;
 
 const MAX_TRACKED_PROCESSES = 4096;
-/** Read-ahead of the sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
-const MEMORY_READ_AHEAD_BYTES = 4096;
 const TOP_PROCESSES = 5;
 
 /**
- * Watches a TCG VM live: the TCG sensor's syscalls (with their process) and I/O events, scored
- * online per process when a model is given, recorded when asked. Yields alerts as they happen and
- * a stats summary every interval, then a final one. Stopping (duration, abort, or the consumer
- * leaving the loop) switches capture off in QEMU, which restores the guest's speed.
+ * Watches a VM live through one sensor (`options.sensor`, `watch-sensor.ts`): system calls with
+ * their process and/or I/O events, scored online when a model is given, recorded when asked.
+ * Yields alerts as they happen and a stats summary every interval, then a final one. Stopping
+ * (duration, abort, or the consumer leaving the loop) switches capture off in the hypervisor,
+ * which restores the guest's speed.
  *
- * The VM must have been started with the sensor's `-dfilter` probes (`vmsight lab up
- * --tcg-sensor`); they are read back from QEMU's command line.
+ * The TCG sensor needs a VM started with its `-dfilter` probes (`vmsight lab up --tcg-sensor`;
+ * they are read back from QEMU's command line), the KVM sensor a KVM VM with a known QEMU pid,
+ * the GDB sensor a lab VM with a gdbstub (`vmsight lab up --gdb`).
  */
 export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdate> {
-  const io = options.io ?? true;
-  if (options.guard === true && !io) {
-    throw new VmsightError('INVALID_ARGUMENT', 'The escape guard needs I/O capture: drop --no-io');
-  }
-  const vm = await resolveVm(options.vm);
-  if (vm.pid === undefined) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot watch VM "${vm.name}": its QEMU pid is unknown: register it with "vmsight vm add --pid"`,
-    );
-  }
-  const addresses = await probeAddressesOfProcess(vm.pid);
-  if (addresses === undefined) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot watch VM "${vm.name}": QEMU was started without -dfilter probes: start it with "vmsight lab up --tcg-sensor"`,
-    );
-  }
+  const kind = options.sensor ?? 'tcg';
+  const io = watchSensorCapture(kind, options.io ?? true).io;
+  // Checked before anything is connected: a bad combination costs nothing.
   const models = options.model === undefined ? undefined : await loadModelSet(options.model);
-  const tasks = await openTaskReader(vm.name, vm.source, vm.ramPath, options.vmlinux);
+  checkWatchPlan(kind, {
+    io: options.io ?? true,
+    guard: options.guard === true,
+    models,
+    ...(options.model === undefined ? {} : { model: options.model }),
+  });
+  const vm = await resolveVm(options.vm);
   const qmp = await QmpClient.connect(
     vm.qmpSocket,
     options.log === undefined ? {} : { log: options.log },
   );
-  const sensor = new TcgSensor({
-    vm: vm.name,
-    monitor: qmp,
-    addresses,
-    io,
-    ...(tasks === undefined
-      ? {}
-      : {
-          tasks,
-          arguments: new SyscallArgumentReader((cr3) => tasks.addressSpace(cr3)),
-          // Attribution and arguments are read from guest memory when a dump is parsed: keep the
-          // parser close behind the guest, or short-lived processes are gone by then. One page of
-          // pipe plus one read ahead: QEMU waits once ~6 dumps are unparsed (docs/decisions.md 11).
-          readAheadBytes: MEMORY_READ_AHEAD_BYTES,
-          pipeBytes: MIN_PIPE_CAPACITY,
-        }),
-    ...(options.policy === undefined ? {} : { policy: options.policy }),
-    ...(options.log === undefined ? {} : { log: options.log }),
-  });
+  let opened: WatchSensor;
+  try {
+    opened = await openWatchSensor({
+      kind,
+      vm,
+      qmp,
+      io,
+      ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  } catch (error) {
+    await qmp.close();
+    throw error;
+  }
+  const { sensor } = opened;
   const updates = new BoundedEventQueue<WatchUpdate>({ capacity: 1024 });
   const recorder =
     options.record === undefined
@@ -146,7 +141,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     recorder === undefined || options.record === undefined
       ? undefined
       : writeVmtrace(recorder, options.record, {
-          generator: 'vmsight watch (tcg sensor)',
+          generator: `vmsight watch (${kind} sensor)`,
           meta: { vm: vm.name },
         });
   const monitor = models === undefined ? undefined : new ModelMonitor(models);
@@ -192,6 +187,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     return {
       type: 'stats',
       vm: vm.name,
+      sensorKind: kind,
       elapsedSeconds: now,
       eventsPerSecond: rate,
       sensor: sensorStats,
@@ -276,42 +272,4 @@ export async function loadModelSet(path: string): Promise<ModelSet> {
     );
   }
   return { syscalls: model, io: undefined };
-}
-
-async function openTaskReader(
-  name: string,
-  source: 'registered' | 'lab',
-  ramPath: string | undefined,
-  vmlinux: string | undefined,
-): Promise<RamTaskReader | undefined> {
-  if (ramPath === undefined) return undefined;
-  let kernel = vmlinux;
-  const state = source === 'lab' ? await readVmState(name) : undefined;
-  if (kernel === undefined && source === 'lab') {
-    const artifacts = await ensureLabBuilt();
-    if (state?.kernelVersion === artifacts.kernelVersion) kernel = artifacts.vmlinux;
-  }
-  if (kernel === undefined) return undefined;
-  // init_task lets syscalls before the first context switch be attributed by CR3: the runtime
-  // address recorded when a KASLR lab VM was relaunched for the sensor, else the lab kernel's
-  // link-time one (no KASLR).
-  const initTask =
-    source === 'lab'
-      ? (recordedInitTask(state?.options) ?? (await labSensorAddresses()).initTask)
-      : undefined;
-  return RamTaskReader.open(ramPath, await taskLayoutFromVmlinux(kernel), {
-    ...(initTask === undefined ? {} : { initTask }),
-  });
-}
-
-/** `options.sensorAddresses.initTask` of a lab VM's state file (written by the KASLR relaunch). */
-function recordedInitTask(
-  options: Readonly<Record<string, unknown>> | undefined,
-): bigint | undefined {
-  const addresses = options?.['sensorAddresses'];
-  if (typeof addresses !== 'object' || addresses === null) return undefined;
-  const initTask = (addresses as Record<string, unknown>)['initTask'];
-  return typeof initTask === 'string' && /^0x[0-9a-f]{1,16}$/i.test(initTask)
-    ? BigInt(initTask)
-    : undefined;
 }

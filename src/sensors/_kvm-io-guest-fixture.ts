@@ -140,8 +140,13 @@ export function kvmSkipReason(): string | undefined {
  * from 2 s to over 40 s under kvm_pvm on a loaded host (halted, waiting for the controller's
  * interrupt), from IDE 7-9 s every time (measured, load average 7-9). No `-no-reboot`: the
  * tests re-run the guest with QMP `system_reset`, which that option turns into an exit.
+ * `extraArgs` are added to QEMU's command line (e.g. a second `-qmp` for a command under test).
  */
-export async function startKvmIoGuest(ops: readonly IoOp[], repeat: number): Promise<KvmIoGuest> {
+export async function startKvmIoGuest(
+  ops: readonly IoOp[],
+  repeat: number,
+  options: { readonly extraArgs?: readonly string[] } = {},
+): Promise<KvmIoGuest> {
   const dir = await mkdtemp(join(tmpdir(), 'vmsight-kvm-guest-'));
   let qemu: ChildProcess | undefined;
   try {
@@ -166,7 +171,7 @@ export async function startKvmIoGuest(ops: readonly IoOp[], repeat: number): Pro
     qemu = spawn('qemu-system-x86_64', [
       '-accel', 'kvm', '-m', '16M', '-drive', `file=${image},format=raw,if=ide`, '-boot', 'c',
       '-display', 'none', '-nic', 'none', '-serial', `file:${serialPath}`, '-S',
-      '-qmp', `unix:${socket},server=on,wait=off`,
+      '-qmp', `unix:${socket},server=on,wait=off`, ...(options.extraArgs ?? []),
     ], { stdio: 'ignore' });
     const child = qemu;
     for (let i = 0; i < 200 && !existsSync(socket); i += 1) {

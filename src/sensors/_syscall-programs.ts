@@ -7,11 +7,20 @@
 /** Calls of each kind the completeness probe makes. */
 export const PROBE_CALLS = { getpid: 1000, getppid: 500, getuid: 700, write: 300 } as const;
 
+/** Calls of each kind a probe program makes. */
+export interface ProbeCalls {
+  readonly getpid: number;
+  readonly getppid: number;
+  readonly getuid: number;
+  readonly write: number;
+}
+
 /**
- * Makes `PROBE_CALLS` of each kind (writes go to /dev/null) and prints `SYSPROBE pid=P fd=F`, its
- * pid and the fd of its writes, for the host to match.
+ * Makes `calls` of each kind (writes go to /dev/null) and prints `SYSPROBE pid=P fd=F`, its pid
+ * and the fd of its writes, for the host to match.
  */
-export const SYSCALL_PROBE_SOURCE = `
+export function syscallProbeSource(calls: ProbeCalls): string {
+  return `
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -19,14 +28,18 @@ export const SYSCALL_PROBE_SOURCE = `
 int main(void) {
   int fd = open("/dev/null", O_WRONLY);
   long pid = 0;
-  for (int i = 0; i < ${PROBE_CALLS.getpid}; i++) pid = syscall(SYS_getpid);
-  for (int i = 0; i < ${PROBE_CALLS.getppid}; i++) syscall(SYS_getppid);
-  for (int i = 0; i < ${PROBE_CALLS.getuid}; i++) syscall(SYS_getuid);
-  for (int i = 0; i < ${PROBE_CALLS.write}; i++) write(fd, "x", 1);
+  for (int i = 0; i < ${calls.getpid}; i++) pid = syscall(SYS_getpid);
+  for (int i = 0; i < ${calls.getppid}; i++) syscall(SYS_getppid);
+  for (int i = 0; i < ${calls.getuid}; i++) syscall(SYS_getuid);
+  for (int i = 0; i < ${calls.write}; i++) write(fd, "x", 1);
   printf("SYSPROBE pid=%ld fd=%d\\n", pid, fd);
   return 0;
 }
 `;
+}
+
+/** The completeness probe: `PROBE_CALLS` of each kind. */
+export const SYSCALL_PROBE_SOURCE = syscallProbeSource(PROBE_CALLS);
 
 /** getppid forever, in rounds of `roundCalls`, printing `ROUND k` (unbuffered) after each. */
 export function getppidLoopSource(roundCalls: number): string {

@@ -3,6 +3,7 @@ import { GdbClient, type GdbClientOptions, type X86Registers } from '../connecto
 import type { GuestEvent } from '../events/index.js';
 import { BoundedEventQueue } from './bounded-event-queue.js';
 import type { TaskReader } from './guest-task-reader.js';
+import type { SyscallArgumentReader } from './syscall-argument-reader.js';
 import { OverflowPolicy, type Sensor, type SensorStats } from './sensor.js';
 import { TcgEventDecoder } from './tcg-event-decoder.js';
 
@@ -21,6 +22,11 @@ export interface GdbSensorOptions {
   readonly syscallEntry?: bigint;
   /** Reads tasks for attribution; without it events carry no `process`. */
   readonly tasks?: TaskReader;
+  /**
+   * Reads execve/open/connect arguments from guest memory, while the VM is stopped at the syscall
+   * entry (so they are the call's own, never stale). Without it events carry registers only.
+   */
+  readonly arguments?: SyscallArgumentReader;
   /**
    * `backpressure` (default): the VM stays stopped at the breakpoint until the event fits, so
    * nothing is lost. `drop`: continue at once and count what does not fit.
@@ -94,6 +100,7 @@ export class GdbSensor implements Sensor {
         contextSwitch: options.contextSwitch,
       },
       ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      ...(options.arguments === undefined ? {} : { arguments: options.arguments }),
     });
     this.#epochOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   }

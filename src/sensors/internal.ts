@@ -11,5 +11,13 @@ export {
   type StaticProgram,
 } from './_sensor-lab-fixture.js';
 export { syscallCensus, type SyscallCensus } from './_syscall-census.js';
-export { PROBE_CALLS, SYSCALL_PROBE_SOURCE, getppidLoopSource } from './_syscall-programs.js';
+export {
+  PROBE_CALLS,
+  SYSCALL_PROBE_SOURCE,
+  getppidLoopSource,
+  syscallProbeSource,
+  type ProbeCalls,
+} from './_syscall-programs.js';
 export { startTcgCapture, type TcgCapture } from './_tcg-capture.js';
+// The KVM boot-sector guest: its I/O sequence, builder and skip reason.
+export * from './_kvm-io-guest-fixture.js';

@@ -1,19 +1,24 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   OverflowPolicy,
+  WATCH_SENSORS,
   learnVmModels,
+  parseWatchSensorKind,
+  watchSensorCapture,
   watchVm,
   type EscapeAlertUpdate,
   type EscapeEvidenceUpdate,
   type ModelDirectorySummary,
   type WatchAlert,
   type WatchStats,
+  type WatchSensorKind,
   type WatchUpdate,
 } from '../../app/index.js';
 import { VmsightError, createLogger } from '../../core/index.js';
 
 interface WatchCommandOptions {
   vm: string;
+  sensor: WatchSensorKind;
   model?: string;
   record?: string;
   json?: boolean;
@@ -37,6 +42,14 @@ function parseDuration(value: string): number {
     throw new InvalidArgumentError('expected a duration such as 90, 90s, 5m or 1h');
   }
   return seconds;
+}
+
+function parseSensor(value: string): WatchSensorKind {
+  try {
+    return parseWatchSensorKind(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function parseSeconds(value: string): number {
@@ -130,12 +143,21 @@ function learnedText(summary: ModelDirectorySummary): string {
   );
 }
 
-/** `vmsight watch`: live syscalls and I/O of a TCG VM, scored online; exits 1 when it alerted. */
+/** `vmsight watch`: live syscalls and/or I/O of a VM, scored online; exits 1 when it alerted. */
 export function registerWatchCommand(program: Command): void {
   program
     .command('watch')
-    .description('capture a TCG VM live (syscalls per process, I/O) and alert on anomalies')
-    .requiredOption('--vm <name>', 'VM started with "vmsight lab up --tcg-sensor"')
+    .description('capture a VM live (syscalls per process, I/O) and alert on anomalies')
+    .requiredOption(
+      '--vm <name>',
+      'VM to watch: "vmsight lab up --tcg-sensor" (tcg), "vmsight vm add --pid" of a KVM QEMU (kvm), "vmsight lab up --gdb" (gdb)',
+    )
+    .option(
+      '--sensor <name>',
+      `${WATCH_SENSORS.join('|')}: tcg = syscalls per process + I/O (TCG VMs); kvm = port I/O and MMIO of a KVM VM, no processes; gdb = syscalls per process through the gdbstub, ~130-230 calls/s (short captures)`,
+      parseSensor,
+      'tcg',
+    )
     .option('--model <dir>', 'model directory from "--learn" or "vmsight train --format vmtrace"')
     .option(
       '--learn <duration>',
@@ -171,9 +193,10 @@ export function registerWatchCommand(program: Command): void {
       // Capture, guard and evidence options, the same for learning and watching.
       const capture = {
         vm: options.vm,
+        sensor: options.sensor,
         io: options.io,
-        // On whenever I/O is captured, unless --no-guard; --guard with --no-io is refused.
-        guard: options.guard ?? options.io,
+        // On whenever the sensor captures I/O, unless --no-guard; --guard without I/O is refused.
+        guard: options.guard ?? watchSensorCapture(options.sensor, options.io).io,
         seize: options.seize,
         signal: abort.signal,
         log: createLogger(),
