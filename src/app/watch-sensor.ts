@@ -109,6 +109,11 @@ export interface WatchSensorRequest {
   readonly io: boolean;
   /** Kernel image whose BTF gives the task_struct layout; lab VMs default to the lab's vmlinux. */
   readonly vmlinux?: string;
+  /**
+   * TCG: keep the kernel's 64 KiB pipe instead of one page, so a syscall-heavy guest slows less,
+   * at the price of names and arguments read up to ~50 calls late (docs/decisions.md 11).
+   */
+  readonly fastCapture?: boolean;
   readonly policy?: OverflowPolicy;
   readonly log?: Logger;
 }
@@ -121,6 +126,8 @@ export interface WatchSensor {
 
 /** Read-ahead of the TCG sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
 const MEMORY_READ_AHEAD_BYTES = 4096;
+/** Read-ahead with `fastCapture`: the pipe (64 KiB) is then most of the lag anyway. */
+const FAST_READ_AHEAD_BYTES = 16 * 1024;
 
 /**
  * Builds the sensor `vmsight watch --sensor KIND` drives on a resolved VM, after checking that
@@ -159,8 +166,9 @@ export async function openWatchSensor(request: WatchSensorRequest): Promise<Watc
               // Attribution and arguments are read from guest memory when a dump is parsed: keep the
               // parser close behind the guest, or short-lived processes are gone by then. One page of
               // pipe plus one read ahead: QEMU waits once ~6 dumps are unparsed (docs/decisions.md 11).
-              readAheadBytes: MEMORY_READ_AHEAD_BYTES,
-              pipeBytes: MIN_PIPE_CAPACITY,
+              ...(request.fastCapture === true
+                ? { readAheadBytes: FAST_READ_AHEAD_BYTES }
+                : { readAheadBytes: MEMORY_READ_AHEAD_BYTES, pipeBytes: MIN_PIPE_CAPACITY }),
             }),
       });
       return { kind, sensor, capture };

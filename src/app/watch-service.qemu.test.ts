@@ -55,7 +55,7 @@ describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
   /** Runs one guest phase under `watchVm`, from opening the gate to the phase's marker. */
   async function phase(
     marker: RegExp,
-    options: { model?: string; record?: string },
+    options: { model?: string; record?: string; fastCapture?: boolean },
   ): Promise<WatchUpdate[]> {
     assert.ok(guest !== undefined);
     const { vm } = guest;
@@ -81,7 +81,8 @@ describe('watchVm on the lab guest', { timeout: 300_000 }, () => {
     assert.ok(dir !== undefined);
     const record = join(dir, 'learn.vmtrace.jsonl');
     const model = join(dir, 'model.json');
-    const learned = await phase(/^LEARN-DONE/, { record });
+    // Learned with --fast-capture (the 64 KiB pipe), watched with the default one-page pipe.
+    const learned = await phase(/^LEARN-DONE/, { record, fastCapture: true });
     const final = learned.at(-1) as WatchStats;
     assert.equal(final.type, 'stats');
     assert.equal(final.final, true);

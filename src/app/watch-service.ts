@@ -41,6 +41,8 @@ export interface WatchOptions {
   readonly io?: boolean;
   /** Kernel image whose BTF gives the task_struct layout; lab VMs default to the lab's vmlinux. */
   readonly vmlinux?: string;
+  /** TCG sensor: speed over exact names and arguments (see `WatchSensorRequest.fastCapture`). */
+  readonly fastCapture?: boolean;
   /** `drop` keeps the guest at speed and counts losses; default `backpressure` loses nothing. */
   readonly policy?: OverflowPolicy;
   readonly statsIntervalMs?: number;
@@ -124,6 +126,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
       qmp,
       io,
       ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
+      ...(options.fastCapture === undefined ? {} : { fastCapture: options.fastCapture }),
       ...(options.policy === undefined ? {} : { policy: options.policy }),
       ...(options.log === undefined ? {} : { log: options.log }),
     });

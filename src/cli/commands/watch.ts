@@ -29,6 +29,7 @@ interface WatchCommandOptions {
   home?: string;
   drop?: boolean;
   vmlinux?: string;
+  fastCapture?: boolean;
   learn?: number;
   output?: string;
 }
@@ -178,6 +179,10 @@ export function registerWatchCommand(program: Command): void {
     )
     .option('--drop', 'keep the guest at full speed and count dropped events instead')
     .option('--vmlinux <file>', 'kernel image with BTF, for VMs that are not lab VMs')
+    .option(
+      '--fast-capture',
+      'tcg: keep the 64 KiB pipe: a syscall-heavy guest slows less, but names and arguments of short-lived processes may be missing',
+    )
     .action(async (options: WatchCommandOptions) => {
       const json = options.json === true || !process.stdout.isTTY;
       const abort = new AbortController();
@@ -202,6 +207,7 @@ export function registerWatchCommand(program: Command): void {
         log: createLogger(),
         ...(options.drop === true ? { policy: OverflowPolicy.DROP } : {}),
         ...(options.vmlinux === undefined ? {} : { vmlinux: options.vmlinux }),
+        ...(options.fastCapture === true ? { fastCapture: true } : {}),
         ...(options.home === undefined ? {} : { home: options.home }),
       };
       try {
