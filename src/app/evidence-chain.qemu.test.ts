@@ -27,7 +27,8 @@ import { reportEvidence } from './report-service.js';
  * reports in every format; the report's process list is the guest's own listing of that moment.
  *
  * The workload runs a program from a file it then deletes, so that the analysis has a real
- * finding to flag, and prints its /proc (pid, comm, ppid, argv) on the serial console.
+ * finding to flag, and prints its /proc (pid, comm, ppid, starttime, argv) and /proc/stat's btime on
+ * the serial console.
  */
 const VMSIGHT = fileURLToPath(new URL('../../bin/vmsight.js', import.meta.url));
 
@@ -39,6 +40,7 @@ sleep 3600 &
 nc -l -p 7070 &
 sleep 1
 echo LISTING-BEGIN
+while read -r key value rest; do [ "$key" = btime ] && echo "BTIME|$value"; done < /proc/stat
 for d in /proc/[0-9]*; do
   read -r stat < $d/stat || continue
   echo "GUEST|$stat|$(tr '\\0' ' ' < $d/cmdline)"
@@ -51,16 +53,22 @@ interface GuestTask {
   readonly comm: string;
   readonly ppid: number;
   readonly args: string;
+  /** Seconds since the epoch: /proc/stat's btime + /proc/PID/stat's starttime (field 22) / USER_HZ. */
+  readonly created: number;
 }
 
 /** `GUEST|pid (comm) state ppid …|argv` lines (fs/proc/array.c do_task_stat). */
 function guestListing(serial: string): Map<number, GuestTask> {
   const tasks = new Map<number, GuestTask>();
-  for (const match of serial.matchAll(/^GUEST\|(\d+) \((.*)\) \S (\d+) [^|]*\|(.*)$/gm)) {
+  const btime = Number(/^BTIME\|(\d+)/m.exec(serial)?.[1]);
+  for (const match of serial.matchAll(/^GUEST\|(\d+) \((.*)\) \S (\d+) ([^|]*)\|(.*)$/gm)) {
+    // The fields after ppid start at field 5 (pgrp); starttime is field 22, in USER_HZ (100) ticks.
+    const startTicks = Number((match[4] ?? '').split(' ')[22 - 5]);
     tasks.set(Number(match[1]), {
       comm: match[2] ?? '',
       ppid: Number(match[3]),
-      args: (match[4] ?? '').trimEnd(),
+      args: (match[5] ?? '').trimEnd(),
+      created: btime + startTicks / 100,
     });
   }
   return tasks;
@@ -82,6 +90,12 @@ function assertMatchesGuest(model: ReportModel, guest: ReadonlyMap<number, Guest
     assert.deepEqual(
       { pid, ppid: row.ppid, comm: row.comm, args: row.args },
       { pid, ppid: task.ppid, comm, args: task.args },
+    );
+    // btime is whole seconds and starttime truncated ticks: within 1.5 s of the guest's own.
+    const created = Date.parse(row.createTime ?? '') / 1000;
+    assert.ok(
+      Math.abs(created - task.created) <= 1.5,
+      `process ${pid} created ${row.createTime}, the guest says ${task.created} s`,
     );
   }
   for (const row of ours.values()) {
@@ -236,6 +250,11 @@ void describe('evidence chain on the lab guest', { timeout: 900_000 }, () => {
       JSON.parse(readFileSync(outputs['case'] ?? '', 'utf8')) as Json,
     );
     assert.deepEqual(check.problems, []);
+    assert.ok(
+      check.properties.has(
+        'https://ontology.unifiedcyberontology.org/uco/observable/observableCreatedTime',
+      ),
+    );
     const pdf = execFileSync('pdftotext', ['-layout', outputs['pdf'] ?? '', '-'], {
       encoding: 'utf8',
     });

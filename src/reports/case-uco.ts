@@ -89,6 +89,9 @@ function processNode(item: string, process: ReportProcess, byPid: Set<number>): 
   };
   const args = process.args.split(' ').filter((arg) => arg !== '');
   if (args.length > 0) facet['uco-observable:arguments'] = args;
+  if (process.createTime !== null) {
+    facet['uco-observable:observableCreatedTime'] = dateTime(process.createTime);
+  }
   if (byPid.has(process.ppid) && process.ppid !== process.pid) {
     facet['uco-observable:parent'] = ref(`kb:process-${item}-${process.ppid}`);
   }
@@ -96,8 +99,8 @@ function processNode(item: string, process: ReportProcess, byPid: Set<number>): 
     '@id': id,
     '@type': 'uco-observable:Process',
     'uco-core:name': process.comm,
-    // The guest's boot time is not in the image's recorded facts, so the creation time is given
-    // relative to boot (task_struct.start_time) rather than as observableCreatedTime.
+    // The absolute creation time is the facet's observableCreatedTime (when the guest's boot
+    // time was readable); the time since boot (task_struct.start_time) is kept here.
     'uco-core:description': `${process.kernelThread ? 'kernel thread' : 'process'} ${process.comm} (pid ${process.pid}, ppid ${process.ppid}), started ${process.startTime.toFixed(3)} s after the guest booted`,
     'uco-core:hasFacet': [facet],
   };

@@ -89,13 +89,14 @@ export function renderHtml(model: ReportModel): string {
     )
     .join('\n');
   const processes = table(
-    ['PID', 'PPID', 'UID', 'State', 'Started (s after boot)', 'Name', 'Arguments'],
+    ['PID', 'PPID', 'UID', 'State', 'Started (s after boot)', 'Created (UTC)', 'Name', 'Arguments'],
     model.processes.map((p) => [
       String(p.pid),
       String(p.ppid),
       p.uid === null ? '' : String(p.uid),
       e(p.state),
       p.startTime.toFixed(3),
+      p.createTime === null ? '' : e(p.createTime),
       e(p.comm),
       `<code>${e(p.args)}</code>`,
     ]),

@@ -16,6 +16,11 @@ export interface ReportProcess {
   readonly uid: number | null;
   /** Seconds since the guest booted (task_struct.start_time). */
   readonly startTime: number;
+  /**
+   * When it was created, ISO-8601 UTC (pslist's createTime: boot instant + start_boottime); null
+   * when the guest's boot time could not be read.
+   */
+  readonly createTime: string | null;
   readonly kernelThread: boolean;
   readonly state: string;
   /** Depth in the process tree (0 for roots). */
@@ -108,6 +113,12 @@ function rowsOf(
 }
 
 const num = (value: JsonValue | undefined): number => (typeof value === 'number' ? value : 0);
+/** The form pslist writes (Date.toISOString()), so the CASE xsd:dateTime literal is valid. */
+const ISO_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
+const instant = (value: JsonValue | undefined): string | null =>
+  typeof value === 'string' && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))
+    ? value
+    : null;
 const str = (value: JsonValue | undefined): string => (typeof value === 'string' ? value : '');
 
 /** The tool a custody event names (`details.tool`), when it names one. */
@@ -147,6 +158,7 @@ export function buildReportModel(inputs: ReportInputs): ReportModel {
       args: str(r['args']),
       uid: typeof r['uid'] === 'number' ? r['uid'] : null,
       startTime: num(r['startTime']),
+      createTime: instant(r['createTime']),
       kernelThread: r['kernelThread'] === true,
       state: str(r['state']),
       depth: depth.get(num(r['pid'])) ?? 0,

@@ -54,7 +54,7 @@ void describe(`CASE ${CASE_VERSION} / UCO JSON-LD`, () => {
     ]) {
       assert.ok(check.classes.has(term), term);
     }
-    for (const term of ['pid', 'arguments', 'parent', 'isHidden']) {
+    for (const term of ['pid', 'arguments', 'parent', 'isHidden', 'observableCreatedTime']) {
       assert.ok(check.properties.has(`${UCO}observable/${term}`), term);
     }
   });
@@ -75,6 +75,28 @@ void describe(`CASE ${CASE_VERSION} / UCO JSON-LD`, () => {
       '@id': 'kb:process-ev-20261122T050000Z-abc123-80',
     });
     assert.deepEqual(facet?.['uco-observable:arguments'], ['sh', '-c', 'id']);
+  });
+
+  void it('gives a process its creation time as an xsd:dateTime only when it is known and well formed', () => {
+    const graph = document['@graph'] as Record<string, unknown>[];
+    const created = (pid: number): unknown =>
+      (
+        graph.find((n) => n['@id'] === `kb:process-ev-20261122T050000Z-abc123-${pid}`)?.[
+          'uco-core:hasFacet'
+        ] as Record<string, unknown>[]
+      )[0]?.['uco-observable:observableCreatedTime'];
+    assert.deepEqual(created(81), {
+      '@type': 'xsd:dateTime',
+      '@value': '2026-11-22T04:00:08.100Z',
+    });
+    assert.deepEqual(created(1), { '@type': 'xsd:dateTime', '@value': '2026-11-22T04:00:00.100Z' });
+    // kthreadd has no creation time (boot time unknown); pid 82's is not an instant.
+    assert.equal(created(2), undefined);
+    assert.equal(created(82), undefined);
+    const html = renderHtml(sampleReportModel());
+    assert.ok(html.includes('<th>Created (UTC)</th>'));
+    assert.ok(html.includes('2026-11-22T04:00:08.100Z'));
+    assert.ok(!html.includes('yesterday'));
   });
 
   void it('the checker catches an unknown term, an undeclared prefix and a node without @type', () => {

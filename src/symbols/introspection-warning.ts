@@ -10,7 +10,11 @@ export interface IntrospectionWarning {
     | 'list-corrupt'
     | 'limit-reached'
     | 'bad-length'
-    | 'bad-string';
+    | 'bad-string'
+    /** A symbol or type the reading needs is not in the symbol table. */
+    | 'missing-symbol'
+    /** A value read is outside what the kernel can produce (e.g. a boot time in 1900). */
+    | 'implausible-value';
   readonly message: string;
   /** The guest virtual address involved, when there is one. */
   readonly address?: bigint;

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLabBuilt, startLabVm, type LabVm } from '../../lab/index.js';
@@ -14,6 +14,7 @@ interface JsonRow {
   comm: string;
   args?: string;
   depth?: number;
+  createTime?: string;
 }
 
 void describe('vmsight ps and vmsight symbols build on the lab guest', { timeout: 600_000 }, () => {
@@ -21,14 +22,20 @@ void describe('vmsight ps and vmsight symbols build on the lab guest', { timeout
   let dir = '';
   let dump = '';
   let vmlinux = '';
+  /** The guest's /proc/stat btime (s since the epoch). */
+  let btime = Number.NaN;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vmsight-ps-cli-'));
     vmlinux = (await ensureLabBuilt()).vmlinux;
     vm = await startLabVm({
-      workload: "sh -c 'sleep 1000; true' cli-test &\nsleep 1\necho STARTED\nwait\n",
+      workload:
+        "sh -c 'sleep 1000; true' cli-test &\nsleep 1\n" +
+        'while read -r key value rest; do [ "$key" = btime ] && echo "BTIME|$value"; done < /proc/stat\n' +
+        'echo STARTED\nwait\n',
     });
     await vm.waitForSerial(/^STARTED/m);
+    btime = Number(/^BTIME\|(\d+)/m.exec(readFileSync(vm.serialPath, 'utf8'))?.[1]);
     const qmp = await vm.qmp();
     dump = join(dir, 'guest.elf');
     await qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${dump}` });
@@ -59,14 +66,21 @@ void describe('vmsight ps and vmsight symbols build on the lab guest', { timeout
         parsed.rows.some((r) => r.comm === 'sh' && r.args === 'sh -c sleep 1000; true cli-test'),
       );
       assert.ok(parsed.rows.some((r) => r.pid === 1 && r.comm === 'init'));
+      // The idle task was created at boot: its creation time is the guest's btime.
+      const idle = Date.parse(parsed.rows.find((r) => r.pid === 0)?.createTime ?? '') / 1000;
+      assert.ok(Math.abs(idle - btime) <= 1.5, `idle task created ${idle}, btime ${btime}`);
+      assert.ok(parsed.rows.every((r) => typeof r.createTime === 'string'));
     }
   });
 
   void it('prints a table and a tree', () => {
     const table = vmsight('ps', '--dump', dump);
     assert.equal(table.status, 0, table.stderr);
-    assert.match(table.stdout, /^PID +PPID +TGID +UID +STATE +START +COMM +CR3 +TASK$/m);
-    assert.match(table.stdout, /^ +0 +0 +0 +0 +R .* swapper\/0 +0x0 +0xffffffff82a1aa40$/m);
+    assert.match(table.stdout, /^PID +PPID +TGID +UID +STATE +START +CREATED +COMM +CR3 +TASK$/m);
+    assert.match(
+      table.stdout,
+      /^ +0 +0 +0 +0 +R +0\.00 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z +swapper\/0 +0x0 +0xffffffff82a1aa40$/m,
+    );
     const tree = vmsight('ps', '--dump', dump, '--tree');
     assert.equal(tree.status, 0, tree.stderr);
     assert.match(tree.stdout, /^ +1 +0 +1 +init$/m);

@@ -8,13 +8,18 @@ import type { PhysicalLayer, PhysicalReadOptions } from '../../layers/index.js';
 import type { KernelProfile } from '../../profiles/index.js';
 import type { IntrospectionWarning } from '../../symbols/index.js';
 import { psauxPlugin, type PsauxOptions, type PsauxRow } from './psaux.js';
+import type { PslistRow } from './pslist.js';
 
-/** Busybox sh: known processes, then one line per /proc/PID: `PS|<stat>|<cmdline, NUL→space>`. */
+/**
+ * Busybox sh: known processes, then the boot time (`BTIME|<seconds>`, /proc/stat's btime) and one
+ * line per /proc/PID: `PS|<stat>|<cmdline, NUL→space>`.
+ */
 export const PS_WORKLOAD = `sleep 1000 &
 sh -c 'sleep 3000; echo never' vmsight-arg0 alpha beta &
 nc -l -p 8080 &
 sleep 1
 echo PS-BEGIN
+while read -r key value rest; do [ "$key" = btime ] && echo "BTIME|$value"; done < /proc/stat
 for d in /proc/[0-9]*; do
   read -r stat < $d/stat || continue
   args=$(tr '\\0' ' ' < $d/cmdline)
@@ -51,20 +56,34 @@ export interface GuestProcess {
   readonly ppid: number;
   readonly comm: string;
   readonly args: string;
+  /** /proc/PID/stat field 22: clock ticks (USER_HZ) after boot, from start_boottime. */
+  readonly startTicks: number;
+}
+
+/** USER_HZ of x86 Linux (include/asm-generic/param.h): the unit of /proc/PID/stat's times. */
+export const USER_HZ = 100;
+
+/** The guest's `BTIME|…` line: /proc/stat's btime, whole seconds since the epoch (undefined if absent). */
+export function parseGuestBootTime(serial: string): number | undefined {
+  const match = /^BTIME\|(\d+)\s*$/m.exec(serial);
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** Parses the `PS|…` lines of a serial log (fs/proc/array.c: "pid (comm) state ppid …"). */
 export function parseGuestListing(serial: string): Map<number, GuestProcess> {
   const found = new Map<number, GuestProcess>();
   for (const line of serial.split(/\r?\n/)) {
-    const match = /^PS\|(\d+) \((.*)\) \S (\d+) [^|]*\|(.*)$/.exec(line);
+    const match = /^PS\|(\d+) \((.*)\) \S (\d+) ([^|]*)\|(.*)$/.exec(line);
     if (match === null) continue;
     const pid = Number(match[1]);
+    // The fields after ppid start at field 5 (pgrp); starttime is field 22.
+    const rest = (match[4] ?? '').split(' ');
     found.set(pid, {
       pid,
       comm: match[2] ?? '',
       ppid: Number(match[3]),
-      args: (match[4] ?? '').trimEnd(),
+      args: (match[5] ?? '').trimEnd(),
+      startTicks: Number(rest[22 - 5]),
     });
   }
   return found;
@@ -158,4 +177,33 @@ export function assertMatchesGuest(
       assert.ok(churn(row), `process ${row.pid} ${row.comm} is not in the guest listing`);
   }
   assert.ok(rows.every((r) => r.uid === 0 && /^[RSDTtZXPI]$/.test(r.state)));
+}
+
+/**
+ * Checks each row's creation time against the guest's own: /proc/stat's btime (whole seconds)
+ * plus /proc/PID/stat's starttime (USER_HZ ticks, truncated), so within 1.5 s. Returns how many
+ * processes were compared and the largest difference, in seconds.
+ */
+export function assertCreateTimesMatchGuest(
+  rows: readonly PslistRow[],
+  guest: ReadonlyMap<number, GuestProcess>,
+  btime: number,
+): { compared: number; maxDifference: number } {
+  let compared = 0;
+  let maxDifference = 0;
+  for (const row of rows) {
+    const process = guest.get(row.pid);
+    if (process === undefined || row.pid === 0) continue;
+    assert.ok(row.createTime !== undefined, `process ${row.pid} has no creation time`);
+    assert.match(row.createTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const expected = btime + process.startTicks / USER_HZ;
+    const got = Date.parse(row.createTime) / 1000;
+    maxDifference = Math.max(maxDifference, Math.abs(got - expected));
+    assert.ok(
+      Math.abs(got - expected) <= 1.5,
+      `process ${row.pid} ${row.comm}: created ${row.createTime}, the guest says ${new Date(expected * 1000).toISOString()}`,
+    );
+    compared += 1;
+  }
+  return { compared, maxDifference };
 }

@@ -7,7 +7,15 @@ import {
   slideFromIdtGate,
   type KernelProfile,
 } from '../../profiles/index.js';
-import { assertMatchesGuest, plain, psaux, type GuestProcess } from './_lab-ps-support.js';
+import { readFileSync } from 'node:fs';
+import {
+  assertCreateTimesMatchGuest,
+  assertMatchesGuest,
+  parseGuestBootTime,
+  plain,
+  psaux,
+  type GuestProcess,
+} from './_lab-ps-support.js';
 import { startPausedPsGuest, type PausedPsGuest } from './internal-test/paused-ps-guest.js';
 
 void describe('psaux on a KASLR guest with 5-level paging', { timeout: 600_000 }, () => {
@@ -52,6 +60,10 @@ void describe('psaux on a KASLR guest with 5-level paging', { timeout: 600_000 }
     assert.ok(
       a.rows.some((r) => r.args === 'sh -c sleep 3000; echo never vmsight-arg0 alpha beta'),
     );
+    // Creation times through the slid tk_core, as the guest's btime + starttime give them.
+    const btime = parseGuestBootTime(readFileSync(fixture?.vm.serialPath ?? '', 'utf8'));
+    assert.ok(btime !== undefined);
+    assert.ok(assertCreateTimesMatchGuest(a.rows, guest, btime).compared > 40);
   });
 
   void it(

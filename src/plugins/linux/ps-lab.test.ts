@@ -7,6 +7,7 @@ import type { LabVm } from '../../lab/index.js';
 import type { ElfCore, PhysicalLayer } from '../../layers/index.js';
 import { openKernelProfile, type KernelProfile } from '../../profiles/index.js';
 import {
+  SymbolTable,
   readIsfFile,
   writeIsfFile,
   type IntrospectionWarning,
@@ -15,12 +16,15 @@ import {
 import { REFERENCE_ISF, REFERENCE_ISF_MISSING } from '../../symbols/internal.js';
 import {
   PatchedLayer,
+  assertCreateTimesMatchGuest,
   assertMatchesGuest,
+  parseGuestBootTime,
   parseGuestModules,
   plain,
   psaux,
   type GuestProcess,
 } from './_lab-ps-support.js';
+import { readBootTimeNs } from './boot-time.js';
 import { lsmodPlugin } from './lsmod.js';
 import { pslistPlugin } from './pslist.js';
 import { psxviewPlugin } from './psxview.js';
@@ -207,6 +211,101 @@ void describe(
         openKernelProfile(bomb, { vmcoreinfo: core?.vmcoreinfo, kernel: vmlinux }),
         (error) => isVmsightError(error, 'LIMIT_EXCEEDED'),
       );
+    });
+
+    void it('gives every process its creation time as the guest shows it (btime + starttime), live and from the dump', (t) => {
+      const btime = parseGuestBootTime(readFileSync(vm?.serialPath ?? '', 'utf8'));
+      assert.ok(btime !== undefined, 'the guest printed its btime');
+      for (const profile of [live, fromDump]) {
+        const warnings: IntrospectionWarning[] = [];
+        const boot = readBootTimeNs(profile, (w) => warnings.push(w));
+        assert.ok(boot !== undefined);
+        // btime is getboottime64()'s seconds, truncated.
+        assert.ok(Math.abs(Number(boot) / 1e9 - btime) <= 2, `boot ${boot} ns, btime ${btime} s`);
+        const { rows } = psaux(profile);
+        const { compared, maxDifference } = assertCreateTimesMatchGuest(rows, guest, btime);
+        assert.ok(compared > 40, `compared ${compared}`);
+        t.diagnostic(
+          `boot ${new Date(Number(boot / 1_000_000n)).toISOString()} (btime ${btime}); ${compared} processes within ${maxDifference.toFixed(3)} s`,
+        );
+        // The idle task started at boot.
+        assert.equal(
+          rows.find((r) => r.pid === 0)?.createTime,
+          new Date(Number(boot / 1_000_000n)).toISOString(),
+        );
+        const context = { profile, warn: (w: IntrospectionWarning) => warnings.push(w) };
+        const created = new Map(rows.map((r) => [r.pid, r.createTime]));
+        for (const row of [...pslistPlugin.run(context, {}), ...pstreePlugin.run(context, {})]) {
+          assert.equal(row.createTime, created.get(row.pid), `pid ${row.pid}`);
+        }
+        assert.deepEqual(warnings, []);
+      }
+    });
+
+    void it('gives no creation time, with a typed warning, for a corrupted or missing timekeeper', async () => {
+      const layer = core?.layer as PhysicalLayer;
+      const good = psaux(fromDump).rows;
+      const withoutTimes = (rows: readonly object[]): unknown =>
+        plain(rows.map((r) => ({ ...r, createTime: undefined })));
+      const physical = (va: bigint): bigint => {
+        const hit = fromDump.kernel.translate(va);
+        assert.ok(hit.ok);
+        return hit.physical;
+      };
+      // tk_core.timekeeper follows the 4-byte seqcount, at 8 (the reference ISF's offset too).
+      const timekeeper = fromDump.symbols.requireAddress('tk_core') + 8n;
+      const offsReal = BigInt(fromDump.symbols.offsetOf('timekeeper', 'offs_real'));
+      const offsBoot = BigInt(fromDump.symbols.offsetOf('timekeeper', 'offs_boot'));
+      const year3000 = BigInt(Date.UTC(3000, 0, 1)) * 1_000_000n;
+      for (const [what, field, value] of [
+        ['negative offs_boot', offsBoot, -1n],
+        ['offs_real of 1970', offsReal, 0n],
+        ['offs_real of the year 3000', offsReal, year3000],
+      ] as const) {
+        const patched = new PatchedLayer(layer).patchU64(physical(timekeeper + field), value);
+        const profile = await openKernelProfile(patched, {
+          vmcoreinfo: core?.vmcoreinfo,
+          kernel: vmlinux,
+        });
+        const { rows, warnings } = psaux(profile);
+        assert.deepEqual(
+          warnings.map((w) => w.code),
+          ['implausible-value'],
+          what,
+        );
+        assert.ok(
+          rows.every((r) => r.createTime === undefined),
+          what,
+        );
+        assert.deepEqual(withoutTimes(rows), withoutTimes(good), what);
+      }
+      // A kernel whose symbol table lacks tk_core, and one whose tk_core is unmapped.
+      const symbols = { ...fromDump.symbols.isf.symbols };
+      delete symbols['tk_core'];
+      const isf = { ...fromDump.symbols.isf, symbols };
+      const missing = new SymbolTable(isf, { slide: fromDump.slide });
+      const unmapped = new SymbolTable(
+        { ...isf, symbols: { ...symbols, tk_core: { address: 0xffff_8880_7fff_0000n } } },
+        { slide: fromDump.slide },
+      );
+      for (const [table, code] of [
+        [missing, 'missing-symbol'],
+        [unmapped, 'unreadable-memory'],
+      ] as const) {
+        const profile = { ...fromDump, symbols: table };
+        const warnings: IntrospectionWarning[] = [];
+        assert.equal(
+          readBootTimeNs(profile, (w) => warnings.push(w)),
+          undefined,
+        );
+        const rows = [...pslistPlugin.run({ profile, warn: (w) => warnings.push(w) }, {})];
+        assert.deepEqual(
+          warnings.map((w) => w.code),
+          [code, code],
+        );
+        assert.equal(rows.length, good.length);
+        assert.ok(rows.every((r) => r.createTime === undefined));
+      }
     });
 
     void it('lists the loaded modules as /proc/modules shows them', () => {

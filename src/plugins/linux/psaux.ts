@@ -1,5 +1,6 @@
 import { hex } from '../../core/index.js';
 import type { LinuxPlugin, PluginContext } from '../plugin.js';
+import { readBootTimeNs } from './boot-time.js';
 import { toRow, walkTasks, type PslistOptions, type PslistRow } from './pslist.js';
 import { readU64 } from './task-reader.js';
 
@@ -26,12 +27,14 @@ export const psauxPlugin: LinuxPlugin<PsauxRow, PsauxOptions> = {
     { name: 'PID', key: 'pid', type: 'int' },
     { name: 'PPID', key: 'ppid', type: 'int' },
     { name: 'UID', key: 'uid', type: 'int' },
+    { name: 'CREATED', key: 'createTime', type: 'string' },
     { name: 'COMM', key: 'comm', type: 'string' },
     { name: 'ARGS', key: 'args', type: 'string' },
   ],
   *run(context: PluginContext, options: PsauxOptions): Generator<PsauxRow> {
     const maxArgBytes = options.maxArgBytes ?? 128 * 1024;
     const profile = context.profile;
+    const bootNs = readBootTimeNs(profile, (w) => context.warn(w));
     for (const { info, thread, layout } of walkTasks(profile, (w) => context.warn(w), options)) {
       let args = '';
       if (info.mm !== 0n && info.cr3 !== 0n) {
@@ -68,7 +71,7 @@ export const psauxPlugin: LinuxPlugin<PsauxRow, PsauxOptions> = {
           }
         }
       }
-      yield { ...toRow(info, thread), args };
+      yield { ...toRow(info, thread, bootNs), args };
     }
   },
 };

@@ -2,6 +2,7 @@ import { hex } from '../../core/index.js';
 import type { KernelProfile } from '../../profiles/index.js';
 import type { IntrospectionWarning } from '../../symbols/index.js';
 import type { LinuxPlugin, PluginContext } from '../plugin.js';
+import { instantAfterBoot, readBootTimeNs } from './boot-time.js';
 import { walkList } from './list-walker.js';
 import { readTask, taskLayout, type TaskInfo, type TaskLayout } from './task-reader.js';
 
@@ -14,6 +15,12 @@ export interface PslistRow {
   readonly state: string;
   /** Seconds since boot, from task_struct.start_time (ns). */
   readonly startTime: number;
+  /**
+   * When the process was created, ISO-8601 UTC (`CREATION TIME` in Volatility 3's linux.pslist):
+   * the boot instant plus task_struct.start_boottime, as /proc/PID/stat's starttime plus /proc/stat's
+   * btime. Undefined when the boot time cannot be read.
+   */
+  readonly createTime: string | undefined;
   readonly cr3: bigint;
   readonly task: bigint;
   /** True for a thread that is not its group's leader (`--threads`). */
@@ -28,7 +35,8 @@ export interface PslistOptions {
   readonly maxTasks?: number;
 }
 
-export function toRow(info: TaskInfo, thread: boolean): PslistRow {
+/** `bootNs`: the boot instant from readBootTimeNs(), ns since the Unix epoch. */
+export function toRow(info: TaskInfo, thread: boolean, bootNs: bigint | undefined): PslistRow {
   return {
     pid: info.pid,
     ppid: info.ppid,
@@ -37,6 +45,7 @@ export function toRow(info: TaskInfo, thread: boolean): PslistRow {
     comm: info.comm,
     state: info.state,
     startTime: Number(info.startTimeNs) / 1e9,
+    createTime: instantAfterBoot(bootNs, info.startBoottimeNs),
     cr3: info.cr3,
     task: info.task,
     thread,
@@ -95,13 +104,16 @@ export const pslistPlugin: LinuxPlugin<PslistRow, PslistOptions> = {
     { name: 'UID', key: 'uid', type: 'int' },
     { name: 'STATE', key: 'state', type: 'string' },
     { name: 'START', key: 'startTime', type: 'int', hint: 'time' },
+    { name: 'CREATED', key: 'createTime', type: 'string' },
     { name: 'COMM', key: 'comm', type: 'string' },
     { name: 'CR3', key: 'cr3', type: 'address', hint: 'hex' },
     { name: 'TASK', key: 'task', type: 'address', hint: 'hex' },
   ],
   *run(context: PluginContext, options: PslistOptions): Generator<PslistRow> {
-    for (const { info, thread } of walkTasks(context.profile, (w) => context.warn(w), options)) {
-      yield toRow(info, thread);
+    const warn = (w: IntrospectionWarning): void => context.warn(w);
+    const bootNs = readBootTimeNs(context.profile, warn);
+    for (const { info, thread } of walkTasks(context.profile, warn, options)) {
+      yield toRow(info, thread, bootNs);
     }
   },
 };

@@ -14,6 +14,11 @@ export interface TaskInfo {
   readonly state: string;
   /** Nanoseconds of monotonic time since boot (task_struct.start_time). */
   readonly startTimeNs: bigint;
+  /**
+   * Nanoseconds since boot including suspend (task_struct.start_boottime, real_start_time before
+   * Linux 5.5): what /proc/PID/stat's starttime shows. Undefined when the kernel has neither.
+   */
+  readonly startBoottimeNs: bigint | undefined;
   readonly mm: bigint;
   /** Physical address of the process's top-level page table (mm->pgd), 0 for kernel threads. */
   readonly cr3: bigint;
@@ -43,13 +48,17 @@ export interface TaskLayout {
   readonly mm: number;
   readonly cred: number;
   readonly startTime: number;
+  readonly startBoottime: number | undefined;
   readonly credUid: number;
   readonly mmPgd: number;
   readonly mmArgStart: number;
   readonly mmArgEnd: number;
 }
 
-/** Resolves the task_struct/mm_struct/cred members plugins read (`state` before Linux 5.14). */
+/**
+ * Resolves the task_struct/mm_struct/cred members plugins read (`state` before Linux 5.14,
+ * `real_start_time` before 5.5).
+ */
 export function taskLayout(symbols: SymbolTable): TaskLayout {
   const state = symbols.member('task_struct', '__state') ?? symbols.member('task_struct', 'state');
   return {
@@ -66,6 +75,10 @@ export function taskLayout(symbols: SymbolTable): TaskLayout {
     mm: symbols.offsetOf('task_struct', 'mm'),
     cred: symbols.offsetOf('task_struct', 'cred'),
     startTime: symbols.offsetOf('task_struct', 'start_time'),
+    startBoottime: (
+      symbols.member('task_struct', 'start_boottime') ??
+      symbols.member('task_struct', 'real_start_time')
+    )?.offset,
     credUid: symbols.offsetOf('cred', 'uid'),
     mmPgd: symbols.offsetOf('mm_struct', 'pgd'),
     mmArgStart: symbols.offsetOf('mm_struct', 'arg_start'),
@@ -142,6 +155,7 @@ export function readTask(
       fields.getInt32(layout.exitState, true),
     ),
     startTimeNs: pointer(layout.startTime),
+    startBoottimeNs: layout.startBoottime === undefined ? undefined : pointer(layout.startBoottime),
     mm,
     cr3,
     kernelThread: (fields.getUint32(layout.flags, true) & PF_KTHREAD) !== 0,

@@ -67,6 +67,16 @@ export function sampleReportModel(): ReportModel {
     comm,
     state: 'S',
     startTime: pid / 10,
+    // The boot instant 2026-11-22T04:00:00Z plus startTime; kernelThread rows have none, as when
+    // the boot time is unreadable (and pid 82 a malformed one, as hostile rows could carry).
+    ...(kernelThread
+      ? {}
+      : {
+          createTime:
+            pid === 82
+              ? 'yesterday'
+              : new Date(Date.UTC(2026, 10, 22, 4) + pid * 100).toISOString(),
+        }),
     cr3: '0x1000',
     task: '0xffff888000000000',
     thread: false,
