@@ -67,8 +67,13 @@ export class GdbClient {
   lastStop: StopReply | undefined;
   readonly #options: GdbClientOptions;
   readonly #connection: GdbConnection;
-  readonly #breakpoints = new Map<string, { type: BreakpointType; address: bigint }>();
+  readonly #breakpoints = new Map<
+    string,
+    { type: BreakpointType; address: bigint; kind: number }
+  >();
   #stepRetries = 0;
+  /** Set once a step at a breakpoint did not execute: from then on step with it lifted. */
+  #liftToStep = false;
   #queue: Promise<unknown> = Promise.resolve();
   #running: Promise<StopReply> | undefined;
 
@@ -191,7 +196,7 @@ export class GdbClient {
   async insertBreakpoint(type: BreakpointType, address: bigint, kind = 1): Promise<void> {
     const reply = await this.request(`Z${BREAKPOINT_CODE[type]},${address.toString(16)},${kind}`);
     this.#expectOk(reply, `insert a ${type} breakpoint at ${hex(address)}`);
-    this.#breakpoints.set(`${type}:${address}`, { type, address });
+    this.#breakpoints.set(`${type}:${address}`, { type, address, kind });
   }
 
   async removeBreakpoint(type: BreakpointType, address: bigint, kind = 1): Promise<void> {
@@ -270,7 +275,13 @@ export class GdbClient {
    */
   async #stepOff(pc: bigint): Promise<void> {
     for (let attempt = 0; attempt < MAX_STEP_OFF_ATTEMPTS; attempt += 1) {
-      const stop = await this.#stopRequest('s', this.#requestTimeout());
+      const lifted = this.#liftToStep ? await this.#setBreakpointsAt(pc, 'z', []) : [];
+      let stop: StopReply;
+      try {
+        stop = await this.#stopRequest('s', this.#requestTimeout());
+      } finally {
+        await this.#setBreakpointsAt(pc, 'Z', lifted);
+      }
       if (stop.kind !== 'signal') return;
       const rip = decodeGdbRegisters(
         await this.#request('g'),
@@ -278,11 +289,34 @@ export class GdbClient {
       ).rip;
       if (rip !== pc) return;
       this.#stepRetries += 1;
+      // Under KVM (kvm_pvm on these hosts, every time) a hardware breakpoint is reported again
+      // before its instruction runs, so a step never leaves it: lift it for the step (z, s, Z).
+      this.#liftToStep = true;
     }
     throw new VmsightError(
       'CONNECTOR_ERROR',
       `GDB target at ${this.endpoint} did not leave the breakpoint at 0x${pc.toString(16)} after ${MAX_STEP_OFF_ATTEMPTS} steps`,
     );
+  }
+
+  /**
+   * `z` lifts every breakpoint of ours at `pc` and returns them; `Z` puts `restore` back. Raw
+   * packets: this runs inside `continue()`'s exclusive section (GDB remote protocol, "z/Z packets").
+   */
+  async #setBreakpointsAt(
+    pc: bigint,
+    packet: 'z' | 'Z',
+    restore: ReadonlyArray<{ type: BreakpointType; address: bigint; kind: number }>,
+  ): Promise<Array<{ type: BreakpointType; address: bigint; kind: number }>> {
+    const targets =
+      packet === 'Z' ? restore : [...this.#breakpoints.values()].filter((bp) => bp.address === pc);
+    for (const bp of targets) {
+      const reply = await this.#request(
+        `${packet}${BREAKPOINT_CODE[bp.type]},${bp.address.toString(16)},${bp.kind}`,
+      );
+      this.#expectOk(reply, `${packet === 'z' ? 'lift' : 'restore'} the breakpoint at ${hex(pc)}`);
+    }
+    return [...targets];
   }
 
   /** Steps at a breakpoint that QEMU answered without executing the instruction (each retried). */

@@ -145,12 +145,16 @@ export function kvmSkipReason(): string | undefined {
 export async function startKvmIoGuest(
   ops: readonly IoOp[],
   repeat: number,
-  options: { readonly extraArgs?: readonly string[] } = {},
+  options: {
+    readonly extraArgs?: readonly string[];
+    /** A boot sector of the test's own (GNU as source) instead of the I/O loop of `ops`. */
+    readonly source?: string;
+  } = {},
 ): Promise<KvmIoGuest> {
   const dir = await mkdtemp(join(tmpdir(), 'vmsight-kvm-guest-'));
   let qemu: ChildProcess | undefined;
   try {
-    await writeFile(join(dir, 'guest.S'), bootSectorSource(ops, repeat));
+    await writeFile(join(dir, 'guest.S'), options.source ?? bootSectorSource(ops, repeat));
     await run('as', ['--32', '-o', join(dir, 'guest.o'), join(dir, 'guest.S')]);
     const image = join(dir, 'guest.img');
     await run('ld', [
