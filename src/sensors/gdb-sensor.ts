@@ -1,6 +1,6 @@
 import { VmsightError, type Logger } from '../core/index.js';
 import { GdbClient, type GdbClientOptions, type X86Registers } from '../connectors/index.js';
-import type { GuestEvent } from '../events/index.js';
+import type { GuestEvent, GuestProcess } from '../events/index.js';
 import { BoundedEventQueue } from './bounded-event-queue.js';
 import type { TaskReader } from './guest-task-reader.js';
 import type { SyscallArgumentReader } from './syscall-argument-reader.js';
@@ -22,6 +22,12 @@ export interface GdbSensorOptions {
   readonly syscallEntry?: bigint;
   /** Reads tasks for attribution; without it events carry no `process`. */
   readonly tasks?: TaskReader;
+  /**
+   * Called at every `__switch_to` hit with the vCPU and its next task, while the VM is still
+   * stopped there: whatever it records happens between the vCPU's last action as the old task
+   * and its first as the new one (`KvmAttributedSensor` writes a trace marker).
+   */
+  readonly onContextSwitch?: (vcpu: number, process: GuestProcess | undefined) => Promise<void>;
   /**
    * Reads execve/open/connect arguments from guest memory, while the VM is stopped at the syscall
    * entry (so they are the call's own, never stale). Without it events carry registers only.
@@ -194,8 +200,13 @@ export class GdbSensor implements Sensor {
         if (stop.kind !== 'signal') break; // the VM quit
         if (this.#state !== 'running') break; // our own interrupt
         const registers = await client.readRegisters();
-        const wait = this.#hit(registers, vcpuOf(stop.thread));
+        const vcpu = vcpuOf(stop.thread);
+        const wait = this.#hit(registers, vcpu);
         if (wait !== undefined) await wait;
+        const onSwitch = this.#options.onContextSwitch;
+        if (onSwitch !== undefined && registers.rip === this.#options.contextSwitch) {
+          await onSwitch(vcpu, this.#decoder.currentProcess(vcpu));
+        }
       }
     } catch (error) {
       if (this.#state !== 'running') return;

@@ -69,6 +69,11 @@ export {
 } from './kvm-sensor.js';
 export { GdbSensor, type GdbSensorOptions, type GdbSensorStats } from './gdb-sensor.js';
 export {
+  KvmAttributedSensor,
+  type KvmAttributedSensorOptions,
+  type KvmAttributedSensorStats,
+} from './kvm-attributed-sensor.js';
+export {
   parseKallsymsText,
   probeAddressesFromArgs,
   probeAddressesOfProcess,

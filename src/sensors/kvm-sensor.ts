@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { VmsightError, splitLineBatches, type Logger } from '../core/index.js';
-import type { GuestEvent } from '../events/index.js';
+import type { GuestEvent, GuestProcess } from '../events/index.js';
 import { BoundedEventQueue } from './bounded-event-queue.js';
 import { kvmMmioToEvent, kvmPioToEvent } from './kvm-pio-parser.js';
 import { KVM_TRACE_EVENTS, parseKvmTraceLine, type KvmTraceRecord } from './kvm-trace-parser.js';
@@ -56,6 +56,11 @@ const MAX_LINE_BYTES = 4096;
 /** Distinct exit reasons kept; more would be a kernel printing garbage. */
 const MAX_EXIT_REASONS = 256;
 const STOP_MARKER = 'vmsight-kvm-sensor-stop';
+/** `trace_marker` text before `<vcpu> <id>`: from here on, `id`'s task runs on `vcpu`. */
+const TASK_MARKER = 'vmsight-kvm-task';
+const TASK_MARKER_LINE = / tracing_mark_write: vmsight-kvm-task (\d{1,4}) (\d{1,15})$/;
+/** Task markers written but not read back yet (the reader is at most a ring buffer behind). */
+const MAX_PENDING_TASKS = 65_536;
 /** Numbers the sensors of this process, so each gets an instance name of its own. */
 let nextSerial = 0;
 
@@ -94,6 +99,12 @@ export class KvmSensor implements Sensor {
   #draining = false;
   #stopping: Promise<void> | undefined;
   readonly #serial = (nextSerial += 1);
+  /** Tasks announced by {@link attribute}, by marker id, until the reader reaches the marker. */
+  readonly #pendingTasks = new Map<number, GuestProcess | undefined>();
+  readonly #currentTask = new Map<number, GuestProcess | undefined>();
+  #nextTaskId = 0;
+  #attributing = false;
+  #unattributed = 0;
 
   constructor(options: KvmSensorOptions) {
     this.#options = options;
@@ -146,8 +157,8 @@ export class KvmSensor implements Sensor {
       delivered: this.#queue.delivered,
       dropped: this.#queue.dropped + this.#ringLost,
       malformed: this.#malformed,
-      // Nothing here names a guest process.
-      unattributed: 0,
+      // I/O before the first task marker of its vCPU, once markers are in use.
+      unattributed: this.#unattributed,
       ringLost: this.#ringLost,
       exits: Object.fromEntries(this.#exits),
       mmioUserspaceReads: this.#unsatisfied,
@@ -189,6 +200,36 @@ export class KvmSensor implements Sensor {
   }
 
   /**
+   * Records that `process` runs on `vcpu` from now on, as a marker in the instance's own ring
+   * buffer (tracefs `trace_marker`): trace_pipe merges it with the KVM events by the same clock,
+   * so every I/O event after it, and none before, is put on that task. Exact when the vCPU cannot
+   * run meanwhile, as at a GDB breakpoint on `__switch_to` (`KvmAttributedSensor`).
+   */
+  async attribute(vcpu: number, process: GuestProcess | undefined): Promise<void> {
+    const instance = this.#instance;
+    if (instance === undefined || this.#state !== 'running') return;
+    this.#attributing = true;
+    const id = (this.#nextTaskId += 1);
+    if (this.#pendingTasks.size >= MAX_PENDING_TASKS) {
+      const oldest = this.#pendingTasks.keys().next();
+      if (oldest.done !== true) this.#pendingTasks.delete(oldest.value);
+    }
+    this.#pendingTasks.set(id, process);
+    await instance.mark(`${TASK_MARKER} ${vcpu} ${id}`);
+  }
+
+  /** A task marker line moves its vCPU to the task it names (unknown ids: to no task). */
+  #taskMarker(text: string): boolean {
+    if (!text.includes(TASK_MARKER)) return false;
+    const match = TASK_MARKER_LINE.exec(text);
+    if (match === null) return false;
+    const id = Number(match[2]);
+    this.#currentTask.set(Number(match[1]), this.#pendingTasks.get(id));
+    this.#pendingTasks.delete(id);
+    return true;
+  }
+
+  /**
    * The vCPU threads (from QMP) with their vCPU index; every thread of the process without QMP
    * (KVM tracepoints only fire in vCPU threads, so this only widens the filter).
    */
@@ -227,6 +268,7 @@ export class KvmSensor implements Sensor {
           if (line.text.endsWith(STOP_MARKER)) {
             break outer;
           }
+          if (this.#taskMarker(line.text)) continue;
           const record = parseKvmTraceLine(line.text);
           if (record === undefined) continue;
           if (record === 'malformed') {
@@ -286,8 +328,14 @@ export class KvmSensor implements Sensor {
     })();
   }
 
-  #push(event: GuestEvent): Promise<void> | undefined {
+  #push(io: GuestEvent): Promise<void> | undefined {
     this.#seen += 1;
+    let event = io;
+    if (this.#attributing && io.vcpu !== null) {
+      const process = this.#currentTask.get(io.vcpu);
+      if (process === undefined) this.#unattributed += 1;
+      else event = { ...io, process };
+    }
     if (this.#draining) {
       this.#queue.offer(event);
       return undefined;

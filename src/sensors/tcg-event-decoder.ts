@@ -78,6 +78,11 @@ export class TcgEventDecoder {
     return this.#unattributed;
   }
 
+  /** The task current on `vcpu` after the records decoded so far (also before a first event). */
+  currentProcess(vcpu: number): GuestProcess | undefined {
+    return this.#vcpus.get(vcpu)?.process;
+  }
+
   /** Dumps at an address that is not one of the probes (a `-dfilter` wider than the probes). */
   get unknownPc(): number {
     return this.#unknownPc;
