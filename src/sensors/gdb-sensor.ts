@@ -241,6 +241,9 @@ export class GdbSensor implements Sensor {
       },
     });
     if (event === undefined) return undefined;
+    // A hit read while stop() runs is not part of the capture: stop() closed the queue, which
+    // would discard it, and `seen` must stay what was delivered or dropped.
+    if (this.#state !== 'running') return undefined;
     this.#seen += 1;
     return this.#queue.push({ ...event, time: process.hrtime.bigint() + this.#epochOffsetNs });
   }
