@@ -102,8 +102,8 @@ export class KvmSensor implements Sensor {
   /** Tasks announced by {@link attribute}, by marker id, until the reader reaches the marker. */
   readonly #pendingTasks = new Map<number, GuestProcess | undefined>();
   readonly #currentTask = new Map<number, GuestProcess | undefined>();
+  /** Markers written so far; 0 until attribution is in use. */
   #nextTaskId = 0;
-  #attributing = false;
   #unattributed = 0;
 
   constructor(options: KvmSensorOptions) {
@@ -208,7 +208,6 @@ export class KvmSensor implements Sensor {
   async attribute(vcpu: number, process: GuestProcess | undefined): Promise<void> {
     const instance = this.#instance;
     if (instance === undefined || this.#state !== 'running') return;
-    this.#attributing = true;
     const id = (this.#nextTaskId += 1);
     if (this.#pendingTasks.size >= MAX_PENDING_TASKS) {
       const oldest = this.#pendingTasks.keys().next();
@@ -331,7 +330,7 @@ export class KvmSensor implements Sensor {
   #push(io: GuestEvent): Promise<void> | undefined {
     this.#seen += 1;
     let event = io;
-    if (this.#attributing && io.vcpu !== null) {
+    if (this.#nextTaskId > 0 && io.vcpu !== null) {
       const process = this.#currentTask.get(io.vcpu);
       if (process === undefined) this.#unattributed += 1;
       else event = { ...io, process };
