@@ -40,7 +40,12 @@ test('the ensemble records how every member parameter was chosen', () => {
     members: [{ kind: 'tstide' }, { kind: 'markov', options: { orderSearch: { orders: [1, 2] } } }],
   });
   const names = ensemble.parameters.map((p) => p.name);
-  assert.deepEqual(names.slice(0, 2), ['weights', 'normalisation']);
+  assert.deepEqual(names.slice(0, 3), ['weights', 'normalisation', 'members']);
+  assert.equal(ensemble.parameters[2]?.value, 'tstide + markov');
+  assert.equal(ensemble.parameters[2]?.chosenBy, 'set by the caller');
+  const byDefault = EnsembleModel.train(training).parameters.find((p) => p.name === 'members');
+  assert.equal(byDefault?.value, 'stide + tstide + markov');
+  assert.match(byDefault?.chosenBy ?? '', /pre-registered choice .* on UNM\/MIT data/);
   assert.ok(names.includes('0.tstide.rareFrequency'));
   assert.ok(names.includes('1.markov.normalisation'));
   const order = ensemble.parameters.find((p) => p.name === '1.markov.order');

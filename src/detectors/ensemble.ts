@@ -104,6 +104,14 @@ export class EnsembleModel implements TrainedModel {
         value: 'z-score',
         chosenBy: `fixed in advance; mean and SD from ${folds}-fold CV scores of training traces`,
       },
+      {
+        name: 'members',
+        value: specs.map((spec) => spec.kind).join(' + '),
+        chosenBy:
+          options.members === undefined
+            ? 'fixed in advance; kept by a pre-registered choice among 12 designs on UNM/MIT data, not ADFA-LD (src/detectors/README.md)'
+            : 'set by the caller',
+      },
     ];
     specs.forEach((spec, position) => {
       // The member is trained once on everything (resolving any cross-validated parameter),
