@@ -3,13 +3,7 @@ import { join } from 'node:path';
 import { QmpClient } from '../connectors/index.js';
 import { VmsightError } from '../core/index.js';
 import { labPaths, vmsightHome } from '../lab/index.js';
-import {
-  openElfCore,
-  openProcMemLayer,
-  openRawLayer,
-  type PhysicalLayer,
-  type Vmcoreinfo,
-} from '../layers/index.js';
+import { openElfCore, type PhysicalLayer, type Vmcoreinfo } from '../layers/index.js';
 import {
   checkRequirements,
   lsmodPlugin,
@@ -31,6 +25,7 @@ import {
   type KernelProfile,
 } from '../profiles/index.js';
 import { writeIsfFile, type IntrospectionWarning } from '../symbols/index.js';
+import { openVmMemory } from './vm-memory.js';
 import { resolveVm } from './vm-registry.js';
 
 export interface IntrospectionSource {
@@ -46,6 +41,11 @@ export interface IntrospectionSource {
   readonly noCache?: boolean | undefined;
   /** Pause a live VM (QMP stop/cont) while reading, for a consistent view. */
   readonly pause?: boolean | undefined;
+  /**
+   * An open QMP connection to the VM, for the memory size of a VM registered by `--pid` (its
+   * socket takes one client at a time; `watch` holds it while it opens the GDB sensor).
+   */
+  readonly qmp?: QmpClient | undefined;
 }
 
 export interface OpenedIntrospection {
@@ -106,16 +106,7 @@ export async function openIntrospection(
   } else {
     const name = options.vm ?? '';
     const vm = await resolveVm(name);
-    if (vm.ramPath !== undefined && existsSync(vm.ramPath)) {
-      layer = openRawLayer(vm.ramPath, { cache: false, ram: true });
-    } else if (vm.pid !== undefined && vm.memoryBytes !== undefined) {
-      layer = openProcMemLayer({ pid: vm.pid, ramSize: BigInt(vm.memoryBytes) });
-    } else {
-      throw new VmsightError(
-        'INVALID_ARGUMENT',
-        `Cannot read the memory of VM "${name}": register it with --ram FILE or --pid PID`,
-      );
-    }
+    layer = await openVmMemory(vm, options.qmp);
     source = `VM "${name}"`;
     let qmp: QmpClient | undefined;
     if (options.pause === true) {

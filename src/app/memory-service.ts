@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { QmpClient } from '../connectors/index.js';
 import { VmsightError } from '../core/index.js';
 import {
@@ -6,11 +5,10 @@ import {
   PageTableWalker,
   VirtualLayer,
   openElfCore,
-  openProcMemLayer,
-  openRawLayer,
   pagingModeForCr4,
   type PhysicalLayer,
 } from '../layers/index.js';
+import { openVmMemory } from './vm-memory.js';
 import { resolveVm } from './vm-registry.js';
 
 export interface MemoryReadOptions {
@@ -132,18 +130,7 @@ function openDump(path: string): OpenedMemory {
 
 async function openVm(name: string): Promise<OpenedMemory> {
   const vm = await resolveVm(name);
-  let layer: PhysicalLayer;
-  if (vm.ramPath !== undefined && existsSync(vm.ramPath)) {
-    layer = openRawLayer(vm.ramPath, { cache: false, ram: true });
-  } else if (vm.pid !== undefined) {
-    const ramSize = vm.memoryBytes ?? (await queryRamSize(vm.qmpSocket));
-    layer = openProcMemLayer({ pid: vm.pid, ramSize: BigInt(ramSize) });
-  } else {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot read the memory of VM "${name}": register it with --ram FILE or --pid PID`,
-    );
-  }
+  const layer = await openVmMemory(vm);
   return {
     layer,
     source: `VM "${name}"`,
@@ -169,17 +156,4 @@ async function openVm(name: string): Promise<OpenedMemory> {
       return Promise.resolve();
     },
   };
-}
-
-async function queryRamSize(qmpSocket: string): Promise<number> {
-  const qmp = await QmpClient.connect(qmpSocket);
-  try {
-    const memdevs = await qmp.execute<readonly { size?: number }[]>('query-memdev');
-    const total = memdevs.reduce((sum, dev) => sum + (dev.size ?? 0), 0);
-    if (total <= 0)
-      throw new VmsightError('NOT_FOUND', `QMP "query-memdev" on "${qmpSocket}" lists no memory`);
-    return total;
-  } finally {
-    await qmp.close();
-  }
 }

@@ -1,16 +1,8 @@
-import { join } from 'node:path';
-import { VmsightError, hex, type Logger } from '../core/index.js';
-import { openRawLayer } from '../layers/index.js';
-import {
-  ensureLabBuilt,
-  relaunchLabVmWith,
-  vmsightHome,
-  type LabVm,
-  type MigrationFigures,
-} from '../lab/index.js';
-import { openKernelProfile } from '../profiles/index.js';
+import { hex, type Logger } from '../core/index.js';
+import { relaunchLabVmWith, type LabVm, type MigrationFigures } from '../lab/index.js';
 import { tcgSensorQemuArgs } from '../sensors/index.js';
-import { labSensorAddresses, type LabKernelAddresses } from './sensor-addresses.js';
+import { runningLabKernelAddresses } from './running-kernel-addresses.js';
+import type { LabKernelAddresses } from './sensor-addresses.js';
 
 export interface InstrumentOptions {
   /** Let the new QEMU outlive this process (`vmsight lab up`). Default false. */
@@ -32,62 +24,21 @@ export interface InstrumentedLabVm {
   readonly migration: MigrationFigures;
 }
 
-const PROBED = ['entry_SYSCALL_64', '__switch_to', 'init_task'] as const;
-
 /**
  * The TCG sensor for a running lab guest of any boot, KASLR included, without the probing boot of
- * lab-notes §9: `-dfilter` is fixed at QEMU start, so the guest is booted without it, its KASLR
- * slide is read from its RAM (the kernel profile: VMCOREINFO's KERNELOFFSET, or the kallsyms scan),
- * the link-time addresses from the lab's vmlinux (`labSensorAddresses`) are slid, and the running
- * guest is moved into a QEMU started with `tcgSensorQemuArgs` of those addresses by local live
- * migration (`relaunchLabVmWith`: the RAM file is shared, only device state moves, the guest stops
- * for milliseconds). The addresses are cross-checked against the kallsyms the profile decoded from
- * guest memory, and recorded in the VM's state file (`options.sensorAddresses`).
+ * lab-notes §9: `-dfilter` is fixed at QEMU start, so the guest is booted without it, this boot's
+ * addresses are found from its RAM (`runningLabKernelAddresses`: link-time + KASLR slide), and the
+ * running guest is moved into a QEMU started with `tcgSensorQemuArgs` of those addresses by local
+ * live migration (`relaunchLabVmWith`: the RAM file is shared, only device state moves, the guest
+ * stops for milliseconds). The addresses are recorded in the VM's state file
+ * (`options.sensorAddresses`).
  */
 export async function instrumentLabVmForTcgSensor(
   vm: LabVm,
   options: InstrumentOptions = {},
 ): Promise<InstrumentedLabVm> {
   const log = options.log;
-  const [artifacts, linkTime] = await Promise.all([
-    ensureLabBuilt(log === undefined ? {} : { log }),
-    labSensorAddresses(log),
-  ]);
-  if (artifacts.kernelVersion !== vm.kernelVersion) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot instrument lab VM "${vm.name}": it runs kernel ${vm.kernelVersion}, the lab's vmlinux is ${artifacts.kernelVersion}`,
-    );
-  }
-  const profileStarted = Date.now();
-  const layer = openRawLayer(vm.ramPath, { cache: false, ram: true });
-  let slide: bigint;
-  let addresses: LabKernelAddresses;
-  try {
-    const profile = await openKernelProfile(layer, {
-      candidateKernels: [artifacts.vmlinux],
-      cacheDir: join(vmsightHome(), 'profiles'),
-    });
-    slide = profile.slide;
-    addresses = {
-      syscallEntry: linkTime.syscallEntry + slide,
-      contextSwitch: linkTime.contextSwitch + slide,
-      initTask: linkTime.initTask + slide,
-    };
-    const expected = [addresses.syscallEntry, addresses.contextSwitch, addresses.initTask];
-    for (const [index, name] of PROBED.entries()) {
-      const live = profile.symbols.address(name);
-      if (live !== undefined && live !== expected[index]) {
-        throw new VmsightError(
-          'INTERNAL',
-          `Cannot instrument lab VM "${vm.name}": ${name} is ${hex(live)} in guest memory but ${hex(expected[index] ?? 0n)} from the vmlinux and slide ${hex(slide)}`,
-        );
-      }
-    }
-  } finally {
-    layer.close();
-  }
-  const profileMs = Date.now() - profileStarted;
+  const { addresses, slide, profileMs } = await runningLabKernelAddresses(vm, log);
   const { vm: moved, migration } = await relaunchLabVmWith(vm, tcgSensorQemuArgs(addresses), {
     stateOptions: {
       sensorAddresses: {

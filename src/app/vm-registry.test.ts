@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isVmsightError } from '../core/index.js';
 import { labPaths, startLabVm, type LabVm } from '../lab/index.js';
+import { layerEnd } from '../layers/index.js';
+import { openIntrospection } from './introspection-service.js';
 import { addVm, listRegisteredVms, removeVm, resolveVm } from './vm-registry.js';
 
 /** Just enough of a QMP server to be registered: the greeting, then `{"return": {}}` to anything. */
@@ -68,8 +70,11 @@ void describe('VM registry and resolveVm', { timeout: 300_000 }, () => {
       (await listRegisteredVms()).map((v) => v.name),
       ['ext'],
     );
-    await addVm('bypid', { qmpSocket: join(home, 'qmp.sock'), pid: process.pid });
+    await addVm('bypid', { qmpSocket: join(home, 'qmp.sock'), pid: process.pid, gdbPort: 1234 });
     assert.equal((await resolveVm('bypid')).pid, process.pid);
+    // The gdbstub's port is kept for watch --sensor gdb; a VM registered without one has none.
+    assert.equal((await resolveVm('bypid')).gdbPort, 1234);
+    assert.equal(resolved.gdbPort, undefined);
     await removeVm('bypid');
     await removeVm('ext');
     assert.deepEqual(await listRegisteredVms(), []);
@@ -82,6 +87,21 @@ void describe('VM registry and resolveVm', { timeout: 300_000 }, () => {
     assert.equal(resolved.ramPath, vm.ramPath);
     assert.equal(resolved.pid, vm.pid);
     assert.equal(resolved.memoryBytes, vm.memoryBytes);
+  });
+
+  void it('introspects a VM registered by its QEMU pid alone, sized by QMP query-memdev', async () => {
+    await addVm('labpid', { qmpSocket: vm.qmpSocket, pid: vm.pid });
+    try {
+      const opened = await openIntrospection({ vm: 'labpid' });
+      try {
+        assert.match(opened.profile.banner, /^Linux version /);
+        assert.equal(layerEnd(opened.profile.layer), BigInt(vm.memoryBytes));
+      } finally {
+        await opened.close();
+      }
+    } finally {
+      await removeVm('labpid');
+    }
   });
 
   void it('rejects dead sockets, missing files, bad names and unknown VMs', async () => {

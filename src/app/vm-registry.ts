@@ -65,10 +65,12 @@ export interface AddVmOptions {
   readonly qmpSocket: string;
   readonly ramPath?: string;
   readonly pid?: number;
+  /** TCP port of the gdbstub it was started with (`-gdb tcp:127.0.0.1:PORT`), for the GDB sensor. */
+  readonly gdbPort?: number;
 }
 
 /**
- * `vmsight vm add NAME --qmp SOCKET [--ram FILE | --pid PID]`: registers a QEMU vmsight did not
+ * `vmsight vm add NAME --qmp SOCKET [--ram FILE | --pid PID] [--gdb-port PORT]`: registers a QEMU vmsight did not
  * start, after checking that its QMP socket answers and that the RAM file or pid exists.
  */
 export async function addVm(name: string, options: AddVmOptions): Promise<VmDescriptor> {
@@ -117,6 +119,7 @@ export async function addVm(name: string, options: AddVmOptions): Promise<VmDesc
     ...(ramPath === undefined ? {} : { ramPath }),
     ...(memoryBytes === undefined ? {} : { memoryBytes }),
     ...(options.pid === undefined ? {} : { pid: options.pid }),
+    ...(options.gdbPort === undefined ? {} : { gdbPort: options.gdbPort }),
     addedAt: new Date().toISOString(),
   };
   await writeRegistry({ version: 1, vms: { ...registry.vms, [name]: entry } });
@@ -131,6 +134,7 @@ function registeredDescriptor(name: string, entry: RegistryFile['vms'][string]):
     ...(entry.ramPath === undefined ? {} : { ramPath: entry.ramPath }),
     ...(entry.memoryBytes === undefined ? {} : { memoryBytes: entry.memoryBytes }),
     ...(entry.pid === undefined ? {} : { pid: entry.pid }),
+    ...(entry.gdbPort === undefined ? {} : { gdbPort: entry.gdbPort }),
   };
 }
 

@@ -1,5 +1,9 @@
-// `vmsight watch --sensor gdb` end to end on the lab guest (TCG, started with `--gdb`): hardware
-// breakpoints on __switch_to and entry_SYSCALL_64 through QEMU's gdbstub. A static program built
+// `vmsight watch --sensor gdb` end to end on the lab guest (TCG, booted with KASLR as Debian
+// boots by default, and without a gdbstub): watch opens one through QMP, sets hardware
+// breakpoints on __switch_to and entry_SYSCALL_64 at this boot's addresses (found from the
+// guest's RAM), and closes the gdbstub again when it stops. The same guest registered with
+// `vm add --gdb-port`, as a VM its operator started with -gdb, is watched through that gdbstub,
+// which stays open afterwards. A static program built
 // on the host now and injected with fw_cfg makes a known number of calls of each kind, in a loop
 // of the guest's shell; watch records a few runs, and every call of a run that started after watch
 // was capturing must be attributed to that run's pid and program. After watch stops the guest
@@ -9,9 +13,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { QmpClient } from '../connectors/index.js';
+import { QmpClient, startGdbServer, stopGdbServer } from '../connectors/index.js';
+import { freeTcpPort } from '../core/index.js';
 import { readGuestEvents, type GuestEvent } from '../events/index.js';
-import { startLabVm, type LabVm } from '../lab/index.js';
+import { ensureLabBuilt, startLabVm, type LabVm } from '../lab/index.js';
 import {
   compileStatic,
   fwCfgArgs,
@@ -31,6 +36,16 @@ describe('vmsight watch --sensor gdb on the lab guest', { timeout: 600_000 }, ()
   let program: StaticProgram | undefined;
   let dir = '';
 
+  /** A QMP connection of the test's own, closed again: watch needs the VM's socket free. */
+  const withQmp = async <T>(use: (qmp: QmpClient) => Promise<T>): Promise<T> => {
+    const qmp = await QmpClient.connect(vm?.qmpSocket ?? '');
+    try {
+      return await use(qmp);
+    } finally {
+      await qmp.close();
+    }
+  };
+
   const probeLines = async (): Promise<string[]> =>
     (await readFile(vm?.serialPath ?? '', 'utf8')).match(/^SYSPROBE pid=\d+ fd=\d+/gm) ?? [];
 
@@ -42,7 +57,7 @@ describe('vmsight watch --sensor gdb on the lab guest', { timeout: 600_000 }, ()
     );
     vm = await startLabVm({
       name: `watchgdb-${process.pid}`,
-      gdb: true,
+      kaslr: true,
       workload: `${fwCfgInstall(PROGRAM)}\nwhile :; do /tmp/${PROGRAM}; sleep 1; done`,
       extraArgs: fwCfgArgs(PROGRAM, program.path),
     });
@@ -110,16 +125,62 @@ describe('vmsight watch --sensor gdb on the lab guest', { timeout: 600_000 }, ()
     );
 
     // Watch detached: the guest runs at full speed again (the loop keeps printing).
-    // A connection of its own, closed again: watch needs the VM's QMP socket free.
-    const qmp = await QmpClient.connect(vm.qmpSocket);
-    try {
+    await withQmp(async (qmp) => {
       assert.equal(((await qmp.execute('query-status')) as { running: boolean }).running, true);
-    } finally {
-      await qmp.close();
-    }
+    });
     const before = (await probeLines()).length;
     await new Promise((resolve) => setTimeout(resolve, 2500));
     assert.ok((await probeLines()).length > before, 'the program loop runs on after watch');
+    // The gdbstub watch opened is closed: QEMU takes only one, so a new one opens.
+    await withQmp(async (qmp) => {
+      await startGdbServer(qmp, await freeTcpPort());
+      await stopGdbServer(qmp);
+    });
+  });
+
+  it('watches a registered VM through the gdbstub it was given, and leaves it open', async () => {
+    assert.ok(vm !== undefined);
+    const home = join(dir, 'home');
+    const env = { VMSIGHT_HOME: home };
+    const { vmlinux } = await ensureLabBuilt();
+    const port = await freeTcpPort();
+    // The operator's gdbstub (as -gdb would open it).
+    await withQmp((qmp) => startGdbServer(qmp, port));
+    try {
+      const name = `reg-gdb-${process.pid}`;
+      const add = ['vm', 'add', name, '--qmp', vm.qmpSocket, '--ram', vm.ramPath];
+      const added = runCli([...add, '--gdb-port', String(port)], env);
+      assert.equal(added.status, 0, added.stderr);
+      const record = join(dir, 'registered.vmtrace.jsonl');
+      const run = runCli(
+        [
+          ...['watch', '--vm', name, '--sensor', 'gdb', '--vmlinux', vmlinux],
+          ...['--duration', '6', '--record', record],
+        ],
+        env,
+      );
+      assert.equal(run.status, 0, run.stderr);
+      const final = jsonLines(run.stdout).at(-1) as {
+        sensorKind: string;
+        sensor: { delivered: number; dropped: number; hits: number };
+      };
+      assert.equal(final.sensorKind, 'gdb');
+      assert.ok(final.sensor.hits > 0, 'no breakpoint hit in 6 s');
+      assert.equal(final.sensor.dropped, 0);
+      // Attributed with the layout and addresses of the kernel profile from --vmlinux.
+      const events: GuestEvent[] = [];
+      for await (const event of readGuestEvents('vmtrace', record)) events.push(event);
+      assert.ok(
+        events.some((e) => e.type === 'syscall' && e.process?.comm === PROGRAM),
+        `no call of ${PROGRAM} among ${events.length} events`,
+      );
+      // Still the operator's: vmsight did not close what it did not open.
+      await withQmp(async (qmp) => {
+        await assert.rejects(startGdbServer(qmp, await freeTcpPort()), /already has one/);
+      });
+    } finally {
+      await withQmp((qmp) => stopGdbServer(qmp));
+    }
   });
 
   it('refuses the KVM and TCG sensors on this VM, saying what to do', () => {

@@ -2,7 +2,6 @@ import type { QmpClient } from '../connectors/index.js';
 import { VmsightError, type Logger } from '../core/index.js';
 import { ensureLabBuilt, readVmState } from '../lab/index.js';
 import {
-  GdbSensor,
   KvmSensor,
   MIN_PIPE_CAPACITY,
   RamTaskReader,
@@ -13,6 +12,7 @@ import {
   type OverflowPolicy,
   type Sensor,
 } from '../sensors/index.js';
+import { openGdbWatchSensor } from './gdb-watch-sensor.js';
 import type { ModelSet } from './model-directory.js';
 import { labSensorAddresses, type LabKernelAddresses } from './sensor-addresses.js';
 import type { VmDescriptor } from './vm-registry.js';
@@ -122,6 +122,8 @@ export interface WatchSensor {
   readonly kind: WatchSensorKind;
   readonly sensor: Sensor;
   readonly capture: WatchSensorCapture;
+  /** After the sensor stopped: frees what opening it took (the GDB sensor's gdbstub, memory). */
+  release?(): Promise<void>;
 }
 
 /** Read-ahead of the TCG sensor when it reads guest memory (see `TcgSensorOptions.readAheadBytes`). */
@@ -131,7 +133,8 @@ const FAST_READ_AHEAD_BYTES = 16 * 1024;
 
 /**
  * Builds the sensor `vmsight watch --sensor KIND` drives on a resolved VM, after checking that
- * the VM can feed it: `-dfilter` probes for TCG, KVM acceleration for KVM, a gdbstub for GDB.
+ * the VM can feed it: `-dfilter` probes for TCG, KVM acceleration for KVM, a kernel profile of
+ * its memory for GDB (which opens a gdbstub through QMP when the VM has none vmsight knows of).
  * Each refusal names what is wrong and what to do.
  */
 export async function openWatchSensor(request: WatchSensorRequest): Promise<WatchSensor> {
@@ -190,28 +193,14 @@ export async function openWatchSensor(request: WatchSensorRequest): Promise<Watc
       };
     }
     case 'gdb': {
-      if (vm.gdbPort === undefined) {
-        throw new VmsightError(
-          'INVALID_ARGUMENT',
-          `Cannot watch VM "${vm.name}" with --sensor gdb: it has no gdbstub: start a lab VM with "vmsight lab up --gdb"`,
-        );
-      }
-      const addresses = await labKernelAddresses(vm);
-      const tasks = await openTaskReader(vm, request.vmlinux, addresses.initTask);
-      const sensor = new GdbSensor({
-        ...common,
-        gdb: { port: vm.gdbPort, ...(request.log === undefined ? {} : { log: request.log }) },
-        contextSwitch: addresses.contextSwitch,
-        syscallEntry: addresses.syscallEntry,
-        ...(tasks === undefined
-          ? {}
-          : {
-              tasks,
-              // Read while the VM is stopped at the syscall entry: exact, however short the process.
-              arguments: new SyscallArgumentReader((cr3) => tasks.addressSpace(cr3)),
-            }),
+      const opened = await openGdbWatchSensor({
+        vm,
+        qmp: request.qmp,
+        ...(request.vmlinux === undefined ? {} : { vmlinux: request.vmlinux }),
+        ...(request.policy === undefined ? {} : { policy: request.policy }),
+        ...(request.log === undefined ? {} : { log: request.log }),
       });
-      return { kind, sensor, capture };
+      return { kind, sensor: opened.sensor, capture, release: () => opened.release() };
     }
   }
 }
@@ -227,30 +216,6 @@ function requirePid(vm: VmDescriptor, kind: WatchSensorKind): number {
 }
 
 /**
- * The running kernel's `__switch_to`, `entry_SYSCALL_64` and `init_task` of a lab VM, for the
- * GDB sensor's breakpoints: those recorded when a KASLR guest was relaunched for the TCG sensor,
- * else the lab kernel's link-time ones, which hold only without KASLR.
- */
-async function labKernelAddresses(vm: VmDescriptor): Promise<LabKernelAddresses> {
-  const state = vm.source === 'lab' ? await readVmState(vm.name) : undefined;
-  if (state === undefined) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot watch VM "${vm.name}" with --sensor gdb: its kernel's addresses are known only for lab VMs: start it with "vmsight lab up --gdb"`,
-    );
-  }
-  const recorded = recordedAddresses(state.options);
-  if (recorded !== undefined) return recorded;
-  if (state.options['kaslr'] === true) {
-    throw new VmsightError(
-      'INVALID_ARGUMENT',
-      `Cannot watch VM "${vm.name}" with --sensor gdb: it booted with KASLR, so its kernel's addresses are not known: start it without --kaslr ("vmsight lab up --gdb")`,
-    );
-  }
-  return labSensorAddresses();
-}
-
-/**
  * A task reader over the VM's RAM file with the kernel's `task_struct` layout: lab VMs use the
  * lab's vmlinux when the VM runs that kernel, other VMs need `--vmlinux`. Undefined (events carry
  * no process) when neither is known.
@@ -258,7 +223,6 @@ async function labKernelAddresses(vm: VmDescriptor): Promise<LabKernelAddresses>
 async function openTaskReader(
   vm: VmDescriptor,
   vmlinux: string | undefined,
-  knownInitTask?: bigint,
 ): Promise<RamTaskReader | undefined> {
   if (vm.ramPath === undefined) return undefined;
   let kernel = vmlinux;
@@ -272,10 +236,9 @@ async function openTaskReader(
   // address recorded when a KASLR lab VM was relaunched for the sensor, else the lab kernel's
   // link-time one (no KASLR).
   const initTask =
-    knownInitTask ??
-    (vm.source === 'lab'
+    vm.source === 'lab'
       ? (recordedAddresses(state?.options)?.initTask ?? (await labSensorAddresses()).initTask)
-      : undefined);
+      : undefined;
   return RamTaskReader.open(vm.ramPath, await taskLayoutFromVmlinux(kernel), {
     ...(initTask === undefined ? {} : { initTask }),
   });

@@ -100,7 +100,8 @@ const TOP_PROCESSES = 5;
  *
  * The TCG sensor needs a VM started with its `-dfilter` probes (`vmsight lab up --tcg-sensor`;
  * they are read back from QEMU's command line), the KVM sensor a KVM VM with a known QEMU pid,
- * the GDB sensor a lab VM with a gdbstub (`vmsight lab up --gdb`).
+ * the GDB sensor a VM whose memory holds a Linux kernel vmsight can profile (as for `vmsight ps`;
+ * it opens a gdbstub through QMP unless the VM was registered with one).
  */
 export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdate> {
   const kind = options.sensor ?? 'tcg';
@@ -169,6 +170,7 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
   } catch (error) {
     recorder?.close();
     await recording;
+    await opened.release?.();
     await qmp.close();
     throw error;
   }
@@ -259,6 +261,8 @@ export async function* watchVm(options: WatchOptions): AsyncGenerator<WatchUpdat
     await guard?.close().catch(() => undefined);
     recorder?.close();
     await recording;
+    // Before QMP closes: the GDB sensor's release closes the gdbstub through it.
+    await opened.release?.();
     await qmp.close();
   }
 }

@@ -28,6 +28,7 @@ export {
   type StubFeatures,
 } from './gdb-client.js';
 export { GdbConnection, type GdbConnectionOptions } from './gdb-connection.js';
+export { startGdbServer, stopGdbServer } from './hmp-gdbserver.js';
 export { GdbFramer, type GdbFrame, type GdbFramerOptions } from './gdb-framer.js';
 export { decodeGdbPayload, encodeGdbPacket, gdbChecksum } from './gdb-packet.js';
 export {

@@ -1,9 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isVmsightError } from '../core/index.js';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
+import { freeTcpPort, isVmsightError } from '../core/index.js';
 import { startLabVm, type LabVm } from '../lab/index.js';
+import { startGdbServer, stopGdbServer } from './hmp-gdbserver.js';
 import { QmpClient } from './qmp-client.js';
 import type { QmpEvent } from './qmp-message.js';
+
+/** Connects to a gdbstub and reads the '+' or packet it answers a `?` with. */
+async function gdbStubAnswers(port: number): Promise<void> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  try {
+    await once(socket, 'connect');
+    socket.write('$?#3f');
+    const [reply] = (await once(socket, 'data')) as [Buffer];
+    assert.match(reply.toString('latin1'), /^[+$]/);
+  } finally {
+    socket.destroy();
+  }
+}
 
 /** Reads events until one named `name` arrives (the guest may emit others in between). */
 async function nextEvent(events: AsyncIterator<QmpEvent>, name: string): Promise<QmpEvent> {
@@ -71,6 +87,29 @@ void describe('QmpClient against the real QEMU (lab guest)', { timeout: 300_000 
       }),
       (error) => isVmsightError(error, 'CONNECTOR_ERROR') && /not available/.test(error.message),
     );
+    assert.equal((await qmp.execute('query-status')).running, true);
+  });
+
+  void it('opens and closes a gdbstub at run time through HMP gdbserver', async () => {
+    const port = await freeTcpPort();
+    await startGdbServer(qmp, port);
+    try {
+      await gdbStubAnswers(port);
+      // One gdbstub per VM: a second is refused, with the reason QEMU gave.
+      await assert.rejects(
+        startGdbServer(qmp, await freeTcpPort()),
+        (error) =>
+          isVmsightError(error, 'CONNECTOR_ERROR') &&
+          /Could not open gdbserver.*already has one/.test(error.message),
+      );
+    } finally {
+      await stopGdbServer(qmp);
+    }
+    await assert.rejects(gdbStubAnswers(port), /ECONNREFUSED/);
+    // QEMU pauses the VM when a debugger connects (gdbstub's CHR_EVENT_OPENED) and leaves it so
+    // when the connection drops without a detach: the GDB sensor detaches ('D') to resume it.
+    assert.equal((await qmp.execute('query-status')).running, false);
+    await qmp.execute('cont');
     assert.equal((await qmp.execute('query-status')).running, true);
   });
 

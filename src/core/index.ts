@@ -11,6 +11,7 @@ export {
   isVmsightError,
   type VmsightErrorOptions,
 } from './errors.js';
+export { freeTcpPort } from './free-tcp-port.js';
 export { hex, parseUnsigned } from './hex.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export {

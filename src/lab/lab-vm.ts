@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { VmsightError, type Logger } from '../core/index.js';
+import { VmsightError, freeTcpPort, type Logger } from '../core/index.js';
 import { GUEST_READY_MARKER } from './guest-init-script.js';
 import { ensureLabBuilt } from './lab-builder.js';
 import { parseMemorySize } from './memory-size.js';
@@ -54,19 +53,6 @@ const DEFAULT_BOOT_TIMEOUT_MS = 90_000;
 /** sockaddr_un.sun_path holds 108 bytes including the NUL (unix(7)). */
 const MAX_SOCKET_PATH = 107;
 let counter = 0;
-
-async function freeTcpPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string')
-    throw new VmsightError('IO_ERROR', 'Cannot find a free TCP port');
-  return address.port;
-}
 
 /**
  * Boots the lab guest under QEMU and resolves once its console printed GUEST-READY. Builds the

@@ -8,7 +8,7 @@
  * it reads a task_struct. Started paused with a gdbstub and a RAM file.
  */
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeTcpPort } from '../core/index.js';
 import { startKvmIoGuest, type KvmIoGuest } from './_kvm-io-guest-fixture.js';
 import type { TaskLayout } from './guest-task-reader.js';
 
@@ -111,17 +111,9 @@ export interface SwitchingGuest {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
-
 /** Starts the guest paused (`-S`) under KVM with a gdbstub and a shared RAM file. */
 export async function startSwitchingGuest(): Promise<SwitchingGuest> {
-  const gdbPort = await freePort();
+  const gdbPort = await freeTcpPort();
   const ramPath = `/dev/shm/vmsight-kvm-switch-${process.pid}-${gdbPort}`;
   const guest = await startKvmIoGuest([], 0, {
     source: SOURCE,

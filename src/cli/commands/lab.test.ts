@@ -17,5 +17,8 @@ void describe('vmsight lab / vm commands', () => {
     assert.equal(missing.status, 4);
     assert.match(missing.stderr, /Cannot find VM "none-/);
     assert.equal(vmsight('lab', 'down', '--name', `none-${process.pid}`).status, 4);
+    const badPort = vmsight('vm', 'add', 'x', '--qmp', '/nonexistent', '--gdb-port', '70000');
+    assert.equal(badPort.status, 2);
+    assert.match(badPort.stderr, /--gdb-port.*expected a TCP port \(1-65535\)/);
   });
 });

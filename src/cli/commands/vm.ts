@@ -15,6 +15,13 @@ function parsePid(value: string): number {
   return pid;
 }
 
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new InvalidArgumentError('expected a TCP port (1-65535)');
+  return port;
+}
+
 const COLUMNS: readonly Column<VmDescriptor>[] = [
   { header: 'NAME', value: (vm) => vm.name },
   { header: 'SOURCE', value: (vm) => vm.source },
@@ -35,16 +42,22 @@ export function registerVmCommand(program: Command): void {
     .requiredOption('--qmp <socket>', 'QMP unix socket of the QEMU')
     .option('--ram <file>', 'guest RAM file (memory-backend-file mem-path)')
     .option('--pid <pid>', 'QEMU process id (RAM read through /proc/<pid>/mem)', parsePid)
+    .option(
+      '--gdb-port <port>',
+      'TCP port of its gdbstub on 127.0.0.1 (-gdb), for watch --sensor gdb; without it watch opens one through QMP',
+      parsePort,
+    )
     .option('--json', 'print the result as JSON')
     .action(
       async (
         name: string,
-        options: { qmp: string; ram?: string; pid?: number; json?: boolean },
+        options: { qmp: string; ram?: string; pid?: number; gdbPort?: number; json?: boolean },
       ) => {
         const added = await addVm(name, {
           qmpSocket: options.qmp,
           ...(options.ram === undefined ? {} : { ramPath: options.ram }),
           ...(options.pid === undefined ? {} : { pid: options.pid }),
+          ...(options.gdbPort === undefined ? {} : { gdbPort: options.gdbPort }),
         });
         if (options.json === true) printJson(added);
         else process.stdout.write(`VM "${added.name}" registered (QMP ${added.qmpSocket})\n`);
