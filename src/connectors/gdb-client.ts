@@ -1,4 +1,5 @@
 import { VmsightError, hex } from '../core/index.js';
+import { breakpointPacket, type Breakpoint, type BreakpointType } from './gdb-breakpoint.js';
 import { GdbConnection, type GdbConnectionOptions } from './gdb-connection.js';
 import { INTERRUPT } from './gdb-packet.js';
 import {
@@ -8,7 +9,20 @@ import {
   type GdbRegister,
   type X86Registers,
 } from './gdb-registers.js';
+import { checkHexReply, expectOkReply, isConsoleOutput, isErrorReply } from './gdb-replies.js';
 import { isStopReply, parseStopReply, type StopReply } from './gdb-stop-reply.js';
+import {
+  DEFAULT_STUB_FEATURES,
+  QSUPPORTED_REQUEST,
+  parseStubFeatures,
+  type StubFeatures,
+} from './gdb-stub-features.js';
+import {
+  readFeatureDocument,
+  readMemoryInPieces,
+  writeMemoryInPieces,
+  type GdbTransferChannel,
+} from './gdb-transfers.js';
 
 export interface GdbClientOptions extends GdbConnectionOptions {
   /** Default deadline for each request. Default 10 s. */
@@ -22,17 +36,6 @@ export interface GdbClientOptions extends GdbConnectionOptions {
   readonly registers?: readonly GdbRegister[];
 }
 
-export type BreakpointType = 'software' | 'hardware';
-
-export interface StubFeatures {
-  /** Largest packet the stub accepts, in bytes (`PacketSize`, hex in qSupported). */
-  readonly packetSize: number;
-  readonly multiprocess: boolean;
-  readonly xmlRegisters: boolean;
-  readonly raw: string;
-}
-
-const BREAKPOINT_CODE: Readonly<Record<BreakpointType, string>> = { software: '0', hardware: '1' };
 /** Steps tried to leave a breakpoint's instruction before giving up. */
 const MAX_STEP_OFF_ATTEMPTS = 8;
 
@@ -62,15 +65,12 @@ const MAX_STEP_OFF_ATTEMPTS = 8;
  */
 export class GdbClient {
   readonly endpoint: string;
-  features: StubFeatures = { packetSize: 4096, multiprocess: false, xmlRegisters: false, raw: '' };
+  features: StubFeatures = DEFAULT_STUB_FEATURES;
   /** The last stop reply received. */
   lastStop: StopReply | undefined;
   readonly #options: GdbClientOptions;
   readonly #connection: GdbConnection;
-  readonly #breakpoints = new Map<
-    string,
-    { type: BreakpointType; address: bigint; kind: number }
-  >();
+  readonly #breakpoints = new Map<string, Breakpoint>();
   #stepRetries = 0;
   /** Set once a step at a breakpoint did not execute: from then on step with it lifted. */
   #liftToStep = false;
@@ -115,27 +115,7 @@ export class GdbClient {
    * the stub answers `l`), e.g. `target.xml` and the files it includes. Bounded to 1 MiB.
    */
   async readFeatureXml(annex = 'target.xml'): Promise<string> {
-    let text = '';
-    const piece = Math.max(64, this.features.packetSize - 16);
-    for (;;) {
-      const reply = await this.request(
-        `qXfer:features:read:${annex}:${text.length.toString(16)},${piece.toString(16)}`,
-      );
-      if (reply[0] !== 'm' && reply[0] !== 'l') {
-        throw new VmsightError(
-          'INVALID_INPUT',
-          `GDB stub at ${this.endpoint} answered qXfer for "${annex}" with "${reply.slice(0, 40)}"`,
-        );
-      }
-      text += reply.slice(1);
-      if (reply[0] === 'l') return text;
-      if (text.length > 1024 * 1024 || reply.length === 1) {
-        throw new VmsightError(
-          'LIMIT_EXCEEDED',
-          `GDB target description "${annex}" is longer than 1 MiB`,
-        );
-      }
-    }
+    return readFeatureDocument(this.#transferChannel(), annex);
   }
 
   /**
@@ -157,50 +137,22 @@ export class GdbClient {
 
   /** Reads guest virtual memory (as the current CPU sees it), in packet-sized pieces. */
   async readMemory(address: bigint, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
-    const chunk = Math.max(1, Math.floor((this.features.packetSize - 8) / 2));
-    for (let done = 0; done < length;) {
-      const count = Math.min(chunk, length - done);
-      const at = address + BigInt(done);
-      const reply = this.#checkHex(
-        await this.request(`m${at.toString(16)},${count.toString(16)}`),
-        'm',
-      );
-      if (reply.length !== count * 2) {
-        throw new VmsightError(
-          'TRUNCATED_INPUT',
-          `GDB stub returned ${reply.length / 2} of ${count} bytes at ${hex(at)}`,
-        );
-      }
-      out.set(Buffer.from(reply, 'hex'), done);
-      done += count;
-    }
-    return out;
+    return readMemoryInPieces(this.#transferChannel(), address, length);
   }
 
   async writeMemory(address: bigint, bytes: Uint8Array): Promise<void> {
-    const chunk = Math.max(1, Math.floor((this.features.packetSize - 40) / 2));
-    for (let done = 0; done < bytes.length; done += chunk) {
-      const part = bytes.subarray(done, done + chunk);
-      const at = address + BigInt(done);
-      this.#expectOk(
-        await this.request(
-          `M${at.toString(16)},${part.length.toString(16)}:${Buffer.from(part).toString('hex')}`,
-        ),
-        `write memory at ${hex(at)}`,
-      );
-    }
+    return writeMemoryInPieces(this.#transferChannel(), address, bytes);
   }
 
   /** `Z0` (software, int3) or `Z1` (hardware) breakpoint; kind 1 is x86's one-byte int3. */
   async insertBreakpoint(type: BreakpointType, address: bigint, kind = 1): Promise<void> {
-    const reply = await this.request(`Z${BREAKPOINT_CODE[type]},${address.toString(16)},${kind}`);
+    const reply = await this.request(breakpointPacket('Z', { type, address, kind }));
     this.#expectOk(reply, `insert a ${type} breakpoint at ${hex(address)}`);
     this.#breakpoints.set(`${type}:${address}`, { type, address, kind });
   }
 
   async removeBreakpoint(type: BreakpointType, address: bigint, kind = 1): Promise<void> {
-    const reply = await this.request(`z${BREAKPOINT_CODE[type]},${address.toString(16)},${kind}`);
+    const reply = await this.request(breakpointPacket('z', { type, address, kind }));
     this.#expectOk(reply, `remove a ${type} breakpoint at ${hex(address)}`);
     this.#breakpoints.delete(`${type}:${address}`);
   }
@@ -231,11 +183,7 @@ export class GdbClient {
   async continue(options: { timeoutMs?: number } = {}): Promise<StopReply> {
     return this.#exclusive(async () => {
       if (this.#breakpoints.size > 0) {
-        // `g`, not `p`: QEMU 7.2 answers `p` only after the target description was read.
-        const rip = decodeGdbRegisters(
-          await this.#request('g'),
-          this.#options.registers ?? X86_64_QEMU_REGISTERS,
-        ).rip;
+        const rip = await this.#readRip();
         if ([...this.#breakpoints.values()].some((bp) => bp.address === rip)) {
           await this.#stepOff(rip);
         }
@@ -275,19 +223,15 @@ export class GdbClient {
    */
   async #stepOff(pc: bigint): Promise<void> {
     for (let attempt = 0; attempt < MAX_STEP_OFF_ATTEMPTS; attempt += 1) {
-      const lifted = this.#liftToStep ? await this.#setBreakpointsAt(pc, 'z', []) : [];
+      const lifted = this.#liftToStep ? await this.#liftBreakpointsAt(pc) : [];
       let stop: StopReply;
       try {
         stop = await this.#stopRequest('s', this.#requestTimeout());
       } finally {
-        await this.#setBreakpointsAt(pc, 'Z', lifted);
+        await this.#restoreBreakpoints(lifted);
       }
       if (stop.kind !== 'signal') return;
-      const rip = decodeGdbRegisters(
-        await this.#request('g'),
-        this.#options.registers ?? X86_64_QEMU_REGISTERS,
-      ).rip;
-      if (rip !== pc) return;
+      if ((await this.#readRip()) !== pc) return;
       this.#stepRetries += 1;
       // Under KVM (kvm_pvm on these hosts, every time) a hardware breakpoint is reported again
       // before its instruction runs, so a step never leaves it: lift it for the step (z, s, Z).
@@ -300,23 +244,32 @@ export class GdbClient {
   }
 
   /**
-   * `z` lifts every breakpoint of ours at `pc` and returns them; `Z` puts `restore` back. Raw
-   * packets: this runs inside `continue()`'s exclusive section (GDB remote protocol, "z/Z packets").
+   * Lifts (`z`) every breakpoint of ours at `pc` and returns them, for {@link #restoreBreakpoints}.
+   * Raw requests: this runs inside `continue()`'s exclusive section.
    */
-  async #setBreakpointsAt(
-    pc: bigint,
-    packet: 'z' | 'Z',
-    restore: ReadonlyArray<{ type: BreakpointType; address: bigint; kind: number }>,
-  ): Promise<Array<{ type: BreakpointType; address: bigint; kind: number }>> {
-    const targets =
-      packet === 'Z' ? restore : [...this.#breakpoints.values()].filter((bp) => bp.address === pc);
-    for (const bp of targets) {
-      const reply = await this.#request(
-        `${packet}${BREAKPOINT_CODE[bp.type]},${bp.address.toString(16)},${bp.kind}`,
-      );
-      this.#expectOk(reply, `${packet === 'z' ? 'lift' : 'restore'} the breakpoint at ${hex(pc)}`);
+  async #liftBreakpointsAt(pc: bigint): Promise<Breakpoint[]> {
+    const lifted = [...this.#breakpoints.values()].filter((bp) => bp.address === pc);
+    for (const bp of lifted) {
+      const reply = await this.#request(breakpointPacket('z', bp));
+      this.#expectOk(reply, `lift the breakpoint at ${hex(pc)}`);
     }
-    return [...targets];
+    return lifted;
+  }
+
+  /** Puts breakpoints lifted by {@link #liftBreakpointsAt} back (`Z`). */
+  async #restoreBreakpoints(lifted: readonly Breakpoint[]): Promise<void> {
+    for (const bp of lifted) {
+      const reply = await this.#request(breakpointPacket('Z', bp));
+      this.#expectOk(reply, `restore the breakpoint at ${hex(bp.address)}`);
+    }
+  }
+
+  /** `rip` from a `g` packet (`p` answers only after the target description was read in 7.2). */
+  async #readRip(): Promise<bigint> {
+    return decodeGdbRegisters(
+      await this.#request('g'),
+      this.#options.registers ?? X86_64_QEMU_REGISTERS,
+    ).rip;
   }
 
   /** Steps at a breakpoint that QEMU answered without executing the instruction (each retried). */
@@ -359,23 +312,7 @@ export class GdbClient {
     await new Promise((resolve) => setTimeout(resolve, this.#options.drainMs ?? 100));
     this.#connection.dropStale();
     const timeout = this.#options.connectTimeoutMs ?? 10_000;
-    const supported = await this.#request(
-      'qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386',
-      timeout,
-    );
-    const features = new Map<string, string>();
-    for (const item of supported.split(';')) {
-      const equals = item.indexOf('=');
-      if (equals > 0) features.set(item.slice(0, equals), item.slice(equals + 1));
-      else features.set(item.replace(/[+-]$/, ''), item.endsWith('+') ? '+' : '-');
-    }
-    const size = Number.parseInt(features.get('PacketSize') ?? '', 16);
-    this.features = {
-      packetSize: Number.isFinite(size) && size >= 64 ? Math.min(size, 1 << 20) : 4096,
-      multiprocess: features.get('multiprocess') === '+',
-      xmlRegisters: features.get('qXfer:features:read') === '+',
-      raw: supported,
-    };
+    this.features = parseStubFeatures(await this.#request(QSUPPORTED_REQUEST, timeout));
     await this.#stopRequest('?', timeout);
     this.#breakpoints.clear();
   }
@@ -411,9 +348,8 @@ export class GdbClient {
     await this.#connection.send(payload, deadline);
     for (;;) {
       const reply = await this.#connection.receive(deadline, `"${payload.slice(0, 40)}"`);
-      // `O` + hex is console output (qRcmd), sent before the real reply; `OK` is a reply.
-      if (reply !== 'OK' && /^O([0-9a-fA-F]{2})+$/.test(reply)) continue;
-      if (/^E[0-9a-fA-F]{2}$/.test(reply)) {
+      if (isConsoleOutput(reply)) continue;
+      if (isErrorReply(reply)) {
         throw new VmsightError(
           'CONNECTOR_ERROR',
           `GDB stub at ${this.endpoint} answered "${payload.slice(0, 40)}" with error ${reply}`,
@@ -436,7 +372,7 @@ export class GdbClient {
   async #receiveStop(deadline: number, what: string): Promise<StopReply> {
     for (;;) {
       const reply = await this.#connection.receive(deadline, what);
-      if (reply !== 'OK' && /^O([0-9a-fA-F]{2})+$/.test(reply)) continue;
+      if (isConsoleOutput(reply)) continue;
       if (!isStopReply(reply)) {
         throw new VmsightError(
           'INVALID_INPUT',
@@ -450,22 +386,19 @@ export class GdbClient {
   }
 
   #checkHex(reply: string, packet: string): string {
-    if (!/^([0-9a-fA-F]{2})*$/.test(reply) || reply === '') {
-      throw new VmsightError(
-        'INVALID_INPUT',
-        `GDB stub at ${this.endpoint} answered "${packet}" with "${reply.slice(0, 40)}", not hex bytes`,
-      );
-    }
-    return reply;
+    return checkHexReply(reply, packet, this.endpoint);
   }
 
   #expectOk(reply: string, what: string): void {
-    if (reply === 'OK') return;
-    throw new VmsightError(
-      'CONNECTOR_ERROR',
-      reply === ''
-        ? `GDB stub at ${this.endpoint} does not support the request to ${what}`
-        : `GDB stub at ${this.endpoint} refused to ${what}: "${reply.slice(0, 40)}"`,
-    );
+    expectOkReply(reply, what, this.endpoint);
+  }
+
+  /** Memory and document transfers in packet-sized pieces, each through the request queue. */
+  #transferChannel(): GdbTransferChannel {
+    return {
+      request: (payload) => this.request(payload),
+      endpoint: this.endpoint,
+      packetSize: this.features.packetSize,
+    };
   }
 }

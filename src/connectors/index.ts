@@ -21,12 +21,9 @@ export {
   type QmpVersion,
 } from './qmp-message.js';
 // GDB remote serial protocol (memory/GDB engineer)
-export {
-  GdbClient,
-  type BreakpointType,
-  type GdbClientOptions,
-  type StubFeatures,
-} from './gdb-client.js';
+export { GdbClient, type GdbClientOptions } from './gdb-client.js';
+export type { BreakpointType } from './gdb-breakpoint.js';
+export type { StubFeatures } from './gdb-stub-features.js';
 export { GdbConnection, type GdbConnectionOptions } from './gdb-connection.js';
 export { startGdbServer, stopGdbServer } from './hmp-gdbserver.js';
 export { GdbFramer, type GdbFrame, type GdbFramerOptions } from './gdb-framer.js';
