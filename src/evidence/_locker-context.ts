@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { VmsightError } from '../core/index.js';
 import type { JsonObject } from './canonical-json.js';
-import type { BlobRole, EvidenceItem, ItemBlob } from './evidence-records.js';
+import { signCustodyEvent, type NewCustodyEvent } from './custody-event.js';
+import type { BlobRole, CustodyEvent, EvidenceItem, ItemBlob } from './evidence-records.js';
 import type { EvidenceStore } from './evidence-store.js';
 import type { BlobStore } from './blob-store.js';
 import type { StoredDigest } from './hashing-compressor.js';
@@ -79,4 +80,24 @@ export async function requireItem(store: EvidenceStore, itemId: string): Promise
 export async function trustedKeys(keys: KeyStore): Promise<Set<string>> {
   const signers = await keys.trustedSigners();
   return new Set([keys.identity.signingKey, ...signers.map((signer) => signer.signingKey)]);
+}
+
+/** What `signNextEvent` needs besides the log's last event: the event's own fields. */
+export type NextCustodyEvent = Omit<NewCustodyEvent, 'seq' | 'prevHash' | 'host'>;
+
+/**
+ * Signs, with this party's key and host, the event that continues a custody log after `last`
+ * (the store's append rules: seq + 1, prevHash = the last hash). Not stored here.
+ */
+export function signNextEvent(
+  ctx: Pick<LockerContext, 'keys' | 'host'>,
+  last: Pick<CustodyEvent, 'seq' | 'hash'>,
+  event: NextCustodyEvent,
+): CustodyEvent {
+  return signCustodyEvent(ctx.keys, {
+    ...event,
+    seq: last.seq + 1,
+    prevHash: last.hash,
+    host: ctx.host,
+  });
 }

@@ -1,3 +1,6 @@
+import type Database from 'better-sqlite3';
+import { VmsightError } from '../core/index.js';
+
 /**
  * The evidence database's schema as an ordered list of migrations. Each runs once, in its own
  * transaction, and is recorded in `schema_migrations`; a database newer than this list is refused.
@@ -114,3 +117,38 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/** The schema version of `db`: the highest migration recorded (0 before the first). */
+export function schemaVersion(db: Database.Database): number {
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as {
+    v: number | null;
+  };
+  return row.v ?? 0;
+}
+
+/**
+ * Brings `db` (the database at `path`) up to the last of `MIGRATIONS`, each in its own
+ * transaction; refuses a database whose schema is newer than this vmsight supports.
+ */
+export function migrate(db: Database.Database, path: string): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT',
+  );
+  const current = schemaVersion(db);
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new VmsightError(
+      'INVALID_INPUT',
+      `Cannot use the evidence database "${path}": its schema version ${current} is newer than this vmsight supports (${latest})`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare(
+        'INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)',
+      ).run(migration.version, migration.description, new Date().toISOString());
+    })();
+  }
+}

@@ -5,6 +5,7 @@ import type {
   CustodyAction,
   CustodyEvent,
   EvidenceItem,
+  ItemBlob,
   ItemOrigin,
   ItemStatus,
 } from './evidence-records.js';
@@ -69,6 +70,17 @@ export function toItem(row: ItemRow): EvidenceItem {
     imageSha256: orUndefined(row.image_sha256),
     imageSize: orUndefined(row.image_size),
     failure: orUndefined(row.failure),
+  };
+}
+
+export function toBlob(row: BlobRow): ItemBlob {
+  return {
+    role: row.role,
+    sha256: row.sha256,
+    size: row.size,
+    encoding: row.encoding,
+    contentSha256: row.content_sha256,
+    contentSize: row.content_size,
   };
 }
 

@@ -70,3 +70,38 @@ export function checkRecordsOf(
     );
   }
 }
+
+/** The failure `failAbandoned` records on an item whose acquiring process is gone. */
+export const ABANDONED_FAILURE = 'abandoned: its acquiring process ended before completing it';
+
+/** How a store answers the existence questions `checkNewItem` asks, inside its transaction. */
+export interface ItemLookups {
+  readonly hasItem: (id: string) => boolean;
+  readonly hasCase: (caseId: string) => boolean;
+}
+
+/** An item may be added (`beginItem`) only under a fresh id and into an existing case. */
+export function checkNewItem(
+  item: Pick<EvidenceItem, 'id' | 'caseId'>,
+  lookups: ItemLookups,
+): void {
+  if (lookups.hasItem(item.id)) {
+    throw new VmsightError('INVALID_ARGUMENT', `Cannot add item "${item.id}": the id is taken`);
+  }
+  if (!lookups.hasCase(item.caseId)) {
+    throw new VmsightError(
+      'NOT_FOUND',
+      `Cannot add an item to case "${item.caseId}": no such case`,
+    );
+  }
+}
+
+/** `addCompleteItem`: the `checkNewItem` rules, and events that start the item's custody log. */
+export function checkCompleteItem(
+  item: Pick<EvidenceItem, 'id' | 'caseId'>,
+  events: readonly CustodyEvent[],
+  lookups: ItemLookups,
+): void {
+  checkNewItem(item, lookups);
+  checkEventsContinue(item.id, undefined, events);
+}

@@ -10,12 +10,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startLabVm } from '../lab/index.js';
-import { BlobStore } from './blob-store.js';
-import { EvidenceLocker } from './evidence-locker.js';
 import { KeyStore } from './key-store.js';
 import { qmpMemoryCapture } from './qmp-memory-capture.js';
-import { timeVmsight } from './_bench-support.js';
-import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
+import { openBenchLocker, timeVmsight } from './_bench-support.js';
 
 const REPS = Number(process.env['BENCH_REPS'] ?? 2);
 const dir = mkdtempSync(join(tmpdir(), 'vmsight-acq-bench-'));
@@ -29,13 +26,7 @@ try {
   console.log(`1 GiB lab guest (TCG), load average at start ${loadavg().map(fmt).join(' ')}`);
   for (let rep = 1; rep <= REPS; rep++) {
     // vmsight, in process (no CLI start-up).
-    const store = SqliteEvidenceStore.open(join(dir, 'bench.db'));
-    const locker = new EvidenceLocker({
-      store,
-      blobs: new BlobStore(join(dir, 'blobs')),
-      keys,
-      tool: { name: 'vmsight', version: 'bench' },
-    });
+    const { store, locker } = openBenchLocker(dir, keys);
     let qmp = await vm.qmp();
     let start = process.hrtime.bigint();
     const item = await locker.acquire({

@@ -5,8 +5,7 @@ import { writeBundle } from './bundle-writer.js';
 import { BlobRole } from './evidence-records.js';
 import { verifyItem } from './evidence-verifier.js';
 import { keyFingerprint } from './raw-keys.js';
-import { signCustodyEvent } from './custody-event.js';
-import { requireItem, trustedKeys, type LockerContext } from './_locker-context.js';
+import { requireItem, signNextEvent, trustedKeys, type LockerContext } from './_locker-context.js';
 
 export interface ExportOptions {
   /** The analyst's X25519 public key (raw, base64url). */
@@ -57,13 +56,10 @@ export async function exportBundle(
   if (last === undefined) {
     throw new VmsightError('INTERNAL', `Item "${itemId}" verified without custody events`);
   }
-  const exported = signCustodyEvent(ctx.keys, {
+  const exported = signNextEvent(ctx, last, {
     itemId,
-    seq: last.seq + 1,
-    prevHash: last.hash,
     action: 'exported',
     reason: options.reason ?? '',
-    host: ctx.host,
     details: {
       recipient: {
         encryptionKey: options.recipientKey,

@@ -3,13 +3,12 @@ import { VmsightError, type ProgressListener } from '../core/index.js';
 import { openManifest, type BundleManifest } from './bundle-manifest.js';
 import { ByteCursor, MAX_MANIFEST_BYTES, openBundle } from './bundle-reader.js';
 import { canonicalJson } from './canonical-json.js';
-import { signCustodyEvent } from './custody-event.js';
 import { BlobRole, type CustodyEvent } from './evidence-records.js';
 import { checkCustodyChain, signedBlobs } from './evidence-verifier.js';
 import type { KeyStore } from './key-store.js';
 import { keyFingerprint } from './raw-keys.js';
 import { storeReceivedBlob } from './received-blob.js';
-import { blobJson, checkId, type LockerContext } from './_locker-context.js';
+import { blobJson, checkId, signNextEvent, type LockerContext } from './_locker-context.js';
 
 const MAX_SIGNATURE_BYTES = 1024;
 
@@ -88,13 +87,10 @@ export async function importBundle(
     }
     const bundleSha256 = bundle.fileSha256();
     const last = manifest.custody.at(-1) as CustodyEvent;
-    const received = signCustodyEvent(ctx.keys, {
+    const received = signNextEvent(ctx, last, {
       itemId,
-      seq: last.seq + 1,
-      prevHash: last.hash,
       action: 'received',
       reason: options.reason ?? '',
-      host: ctx.host,
       details: {
         bundleSha256,
         sender: {

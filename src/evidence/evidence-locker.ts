@@ -38,6 +38,7 @@ import {
   checkId,
   newItemId,
   requireItem,
+  signNextEvent,
   toItemBlob,
   trustedKeys,
   type LockerContext,
@@ -215,13 +216,10 @@ export class EvidenceLocker {
           identitySha256: identityDigest.contentSha256,
         },
       });
-      const stored = signCustodyEvent(this.#keys, {
+      const stored = signNextEvent(this.#context(), acquired, {
         itemId,
-        seq: 2,
-        prevHash: acquired.hash,
         action: 'stored',
         reason,
-        host: this.#host,
         details: { store: 'content-addressed sha256', blobs: blobs.map(blobJson) },
       });
       await this.store.completeItem({

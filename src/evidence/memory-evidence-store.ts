@@ -1,5 +1,4 @@
-import { VmsightError } from '../core/index.js';
-import { checkEventsContinue, checkRecordsOf, requireStatus } from './_store-rules.js';
+import * as rules from './_store-rules.js';
 import type { CaseRecord, CustodyEvent, EvidenceItem, ItemBlob } from './evidence-records.js';
 import type { EvidenceStore, ItemCompletion, ItemFilter } from './evidence-store.js';
 import type { AnalysisRecord, ReportRecord } from './work-products.js';
@@ -24,6 +23,10 @@ export class MemoryEvidenceStore implements EvidenceStore {
   readonly #events = new Map<string, CustodyEvent[]>();
   readonly #analyses: AnalysisRecord[] = [];
   readonly #reports: ReportRecord[] = [];
+  readonly #lookups: rules.ItemLookups = {
+    hasItem: (id) => this.#items.has(id),
+    hasCase: (caseId) => this.#cases.has(caseId),
+  };
 
   ensureCase(record: CaseRecord): Promise<void> {
     if (!this.#cases.has(record.id)) this.#cases.set(record.id, copy(record));
@@ -36,21 +39,20 @@ export class MemoryEvidenceStore implements EvidenceStore {
 
   beginItem(item: EvidenceItem): Promise<void> {
     return this.#run(() => {
-      this.#requireNew(item.id);
-      this.#requireCase(item.caseId);
+      rules.checkNewItem(item, this.#lookups);
       this.#items.set(item.id, copy({ ...item, status: 'acquiring' }));
     });
   }
 
   completeItem(completion: ItemCompletion): Promise<void> {
     return this.#run(() => {
-      const item = requireStatus(
+      const item = rules.requireStatus(
         this.#items.get(completion.itemId),
         completion.itemId,
         'acquiring',
         'complete',
       );
-      checkEventsContinue(completion.itemId, undefined, completion.events);
+      rules.checkEventsContinue(completion.itemId, undefined, completion.events);
       this.#items.set(item.id, {
         ...item,
         status: 'complete',
@@ -65,7 +67,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
 
   failItem(itemId: string, failure: string): Promise<void> {
     return this.#run(() => {
-      const item = requireStatus(this.#items.get(itemId), itemId, 'acquiring', 'fail');
+      const item = rules.requireStatus(this.#items.get(itemId), itemId, 'acquiring', 'fail');
       this.#items.set(itemId, { ...item, status: 'failed', failure });
     });
   }
@@ -76,9 +78,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
     events: readonly CustodyEvent[],
   ): Promise<void> {
     return this.#run(() => {
-      this.#requireNew(item.id);
-      this.#requireCase(item.caseId);
-      checkEventsContinue(item.id, undefined, events);
+      rules.checkCompleteItem(item, events, this.#lookups);
       this.#items.set(item.id, copy({ ...item, status: 'complete' }));
       this.#blobs.set(item.id, copy([...blobs]));
       this.#events.set(item.id, copy([...events]));
@@ -92,9 +92,9 @@ export class MemoryEvidenceStore implements EvidenceStore {
   }
 
   #append(itemId: string, events: readonly CustodyEvent[], doing: string): void {
-    requireStatus(this.#items.get(itemId), itemId, 'complete', doing);
+    rules.requireStatus(this.#items.get(itemId), itemId, 'complete', doing);
     const log = this.#events.get(itemId) ?? [];
-    checkEventsContinue(itemId, log.at(-1), events);
+    rules.checkEventsContinue(itemId, log.at(-1), events);
     this.#events.set(itemId, [...log, ...copy([...events])]);
   }
 
@@ -104,7 +104,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
     event: CustodyEvent,
   ): Promise<void> {
     return this.#run(() => {
-      checkRecordsOf(itemId, records);
+      rules.checkRecordsOf(itemId, records);
       this.#append(itemId, [event], 'record an analysis of');
       this.#analyses.push(...copy([...records]));
     });
@@ -152,7 +152,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
         this.#items.set(item.id, {
           ...item,
           status: 'failed',
-          failure: 'abandoned: its acquiring process ended before completing it',
+          failure: rules.ABANDONED_FAILURE,
         });
         failed.push(item.id);
       }
@@ -178,18 +178,6 @@ export class MemoryEvidenceStore implements EvidenceStore {
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  #requireNew(id: string): void {
-    if (this.#items.has(id)) {
-      throw new VmsightError('INVALID_ARGUMENT', `Cannot add item "${id}": the id is taken`);
-    }
-  }
-
-  #requireCase(caseId: string): void {
-    if (!this.#cases.has(caseId)) {
-      throw new VmsightError('NOT_FOUND', `Cannot add an item to case "${caseId}": no such case`);
     }
   }
 }

@@ -9,14 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLabVm } from '../lab/index.js';
-import { BlobStore } from './blob-store.js';
 import type { CaptureRecord, ImageSink } from './evidence-locker.js';
-import { EvidenceLocker } from './evidence-locker.js';
 import { KeyStore } from './key-store.js';
 import { qmpMemoryCapture } from './qmp-memory-capture.js';
 import { shmMemoryCapture } from './shm-memory-capture.js';
-import { SqliteEvidenceStore } from './sqlite-evidence-store.js';
-import { timeVmsight } from './_bench-support.js';
+import { openBenchLocker, timeVmsight } from './_bench-support.js';
 
 const REPS = Number(process.env['BENCH_REPS'] ?? 2);
 const dir = mkdtempSync(join(tmpdir(), 'vmsight-shm-bench-'));
@@ -25,13 +22,7 @@ const home = join(dir, 'home');
 const vm = await startLabVm({ memory: '1G' });
 try {
   const keys = await KeyStore.init(join(home, 'keys'), { name: 'bench' });
-  const store = SqliteEvidenceStore.open(join(dir, 'bench.db'));
-  const locker = new EvidenceLocker({
-    store,
-    blobs: new BlobStore(join(dir, 'blobs')),
-    keys,
-    tool: { name: 'vmsight', version: 'bench' },
-  });
+  const { store, locker } = openBenchLocker(dir, keys);
   const time = async (
     capture: (sink: ImageSink) => Promise<CaptureRecord>,
   ): Promise<{ s: number; bytes: number }> => {

@@ -3,12 +3,11 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { VmsightError } from '../core/index.js';
 import { canonicalJson, type JsonObject, type JsonValue } from './canonical-json.js';
-import { signCustodyEvent } from './custody-event.js';
 import type { CustodyAction, CustodyEvent } from './evidence-records.js';
 import { storeBytes, storeStream } from './hashing-compressor.js';
 import { signReportHash } from './report-signature.js';
 import type { AnalysisRecord, ReportFormat, ReportRecord } from './work-products.js';
-import { requireItem, stampedId, type LockerContext } from './_locker-context.js';
+import { requireItem, signNextEvent, stampedId, type LockerContext } from './_locker-context.js';
 
 /** The next signed event of an item's custody log (not yet stored). */
 export async function nextCustodyEvent(
@@ -22,15 +21,7 @@ export async function nextCustodyEvent(
   if (last === undefined) {
     throw new VmsightError('INVALID_ARGUMENT', `Item "${itemId}" has no custody log to append to`);
   }
-  return signCustodyEvent(context.keys, {
-    itemId,
-    seq: last.seq + 1,
-    prevHash: last.hash,
-    action,
-    reason,
-    host: context.host,
-    details,
-  });
+  return signNextEvent(context, last, { itemId, action, reason, details });
 }
 
 /** One plugin's result as it is stored: any JSON document (rows, warnings, …). */
