@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { GuestEvent } from '../events/index.js';
-import { EscapeMatcher, type MemoryProbe } from './escape-matcher.js';
+import { EscapeMatcher } from './escape-matcher.js';
 import { inb, mmioWrite, outb } from './internal-test/io-events.js';
 import { IoWindowBuilder } from './io-window.js';
+import type { MemoryProbe } from './memory-predicate.js';
 import type { EscapeRule } from './rule.js';
 import { loadRules } from './rule-loader.js';
 

@@ -1,6 +1,7 @@
-import { EscapeMatcher, type MemoryProbe, type RuleHit } from './escape-matcher.js';
+import { EscapeMatcher } from './escape-matcher.js';
 import { IO_STRIDE } from './io-window.js';
 import { ioTokens } from './io-token.js';
+import type { MemoryProbe } from './memory-predicate.js';
 import {
   WorkerFate,
   type Init,
@@ -8,6 +9,7 @@ import {
   type ScanResult,
   type WindowResult,
 } from './protocol.js';
+import type { RuleHit } from './rule-hit.js';
 import { VerdictCache } from './verdict-cache.js';
 
 interface CachedRuleOutcome {
@@ -66,64 +68,34 @@ export class GuardCore {
       const ruleKey = `r${before}#${signature}`;
       const cached = this.cache.get(ruleKey);
       const base = { vm: window.vm, id: window.id, signature, tokenStart: -1 };
-      if (typeof cached === 'object') {
-        results.push({
-          ...base,
-          fate: WorkerFate.CACHE_RULE,
-          verdict: cached.verdict,
-          hits: cached.hits,
-        });
-        if (cached.verdict === 'unknown') {
-          const engine = this.cache.get(`e${signature}`);
-          if (engine !== undefined) {
-            results[results.length - 1] = {
-              ...base,
-              fate: WorkerFate.CACHE_ENGINE,
-              verdict: engine === true ? 'alert' : 'pass',
-              hits: [],
-            };
-          } else {
-            results[results.length - 1] = {
-              ...base,
-              fate: WorkerFate.UNKNOWN,
-              verdict: 'unknown',
-              hits: [],
-              tokenStart: tokenCount,
-            };
-            unknown.push(window);
-            tokenCount += window.count;
-          }
-        }
+      const outcome =
+        typeof cached === 'object'
+          ? { ...cached, fate: WorkerFate.CACHE_RULE }
+          : this.#match(window.vm, io, times, before, ruleKey);
+      if (outcome.verdict !== 'unknown') {
+        results.push({ ...base, ...outcome });
         continue;
       }
-      const probesBefore = this.#probeCalls;
-      const hits = this.matcher.scan(window.vm, io, times);
-      const outcome = this.#decide(io, hits);
-      if (this.matcher.stateDigest(window.vm) === before && this.#probeCalls === probesBefore)
-        this.cache.set(ruleKey, outcome);
-      if (outcome.verdict === 'unknown') {
-        const engine = this.cache.get(`e${signature}`);
-        if (engine !== undefined) {
-          results.push({
-            ...base,
-            fate: WorkerFate.CACHE_ENGINE,
-            verdict: engine === true ? 'alert' : 'pass',
-            hits: [],
-          });
-          continue;
-        }
+      // No rule decides: the engine's verdict learnt for this signature, or a window for the engine.
+      const engine = this.cache.get(`e${signature}`);
+      if (engine !== undefined) {
         results.push({
           ...base,
-          fate: WorkerFate.UNKNOWN,
-          verdict: 'unknown',
+          fate: WorkerFate.CACHE_ENGINE,
+          verdict: engine === true ? 'alert' : 'pass',
           hits: [],
-          tokenStart: tokenCount,
         });
-        unknown.push(window);
-        tokenCount += window.count;
         continue;
       }
-      results.push({ ...base, ...outcome });
+      results.push({
+        ...base,
+        fate: WorkerFate.UNKNOWN,
+        verdict: 'unknown',
+        hits: [],
+        tokenStart: tokenCount,
+      });
+      unknown.push(window);
+      tokenCount += window.count;
     }
     const tokens = new Uint32Array(tokenCount);
     let at = 0;
@@ -159,6 +131,22 @@ export class GuardCore {
       mix(io[at + 3] as number);
     }
     return `${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}:${io.length / IO_STRIDE}`;
+  }
+
+  /** Runs the rules over a window, caching the outcome when replaying it could not differ. */
+  #match(
+    vm: string,
+    io: Float64Array,
+    times: BigInt64Array,
+    stateBefore: string,
+    ruleKey: string,
+  ): CachedRuleOutcome {
+    const probesBefore = this.#probeCalls;
+    const hits = this.matcher.scan(vm, io, times);
+    const outcome = this.#decide(io, hits);
+    if (this.matcher.stateDigest(vm) === stateBefore && this.#probeCalls === probesBefore)
+      this.cache.set(ruleKey, outcome);
+    return outcome;
   }
 
   #decide(io: Float64Array, hits: readonly RuleHit[]): CachedRuleOutcome {

@@ -14,13 +14,10 @@ export {
   type ValueCondition,
 } from './rule.js';
 export { BUILTIN_RULES_DIR, loadRules, parseRuleFile } from './rule-loader.js';
-export {
-  EscapeMatcher,
-  MAX_HIT_EVENTS,
-  type DeviceBindings,
-  type MemoryProbe,
-  type RuleHit,
-} from './escape-matcher.js';
+export { EscapeMatcher } from './escape-matcher.js';
+export { MAX_HIT_EVENTS, type RuleHit } from './rule-hit.js';
+export type { DeviceBindings } from './rule-dispatch.js';
+export type { MemoryProbe } from './memory-predicate.js';
 export { IO_STRIDE, IoKind, IoWindowBuilder, decodeAccess, type IoAccess } from './io-window.js';
 export { ioToken, ioTokens } from './io-token.js';
 export { VerdictCache } from './verdict-cache.js';

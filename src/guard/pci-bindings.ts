@@ -1,6 +1,6 @@
 import { VmsightError } from '../core/index.js';
 import type { QmpClient } from '../connectors/index.js';
-import type { DeviceBindings } from './escape-matcher.js';
+import type { DeviceBindings } from './rule-dispatch.js';
 
 /** One BAR of a PCI device as QMP `query-pci` reports it (qapi/misc-target.json `PciMemoryRegion`). */
 export interface PciBar {

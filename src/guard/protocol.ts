@@ -3,8 +3,8 @@
  * Every message that crosses the thread boundary is one of these; event windows travel as
  * transferred ArrayBuffers (see `transferListOf`), never as cloned objects.
  */
-import type { IoAccess } from './io-window.js';
 import type { EscapeRule } from './rule.js';
+import type { RuleHit } from './rule-hit.js';
 
 /** First message: the rules (already validated on the main thread) and the VM bindings. */
 export interface Init {
@@ -61,15 +61,8 @@ export const WorkerFate = {
 } as const;
 export type WorkerFate = (typeof WorkerFate)[keyof typeof WorkerFate];
 
-export interface WireHit {
-  readonly ruleId: string;
-  readonly cves: readonly string[];
-  readonly action: EscapeRule['action'];
-  readonly severity: EscapeRule['severity'];
-  readonly device: string;
-  readonly triggerIndex: number;
-  readonly events: readonly IoAccess[];
-}
+/** A matcher hit as it crosses the thread boundary: plain data, so it clones as it is. */
+export type WireHit = RuleHit;
 
 export interface WindowResult {
   readonly vm: string;

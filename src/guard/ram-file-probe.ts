@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { MemoryProbe } from './escape-matcher.js';
+import type { MemoryProbe } from './memory-predicate.js';
 
 /** A memory predicate reads a descriptor or a command, never more (guest addresses are hostile). */
 export const MAX_PROBE_BYTES = 4096;

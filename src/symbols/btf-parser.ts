@@ -5,6 +5,7 @@ import {
   type BtfGraph,
   type BtfMember,
   type BtfParam,
+  type BtfReference,
   type BtfType,
   type BtfVarSecinfo,
 } from './btf-types.js';
@@ -104,6 +105,16 @@ export function parseBtf(blob: Uint8Array, limits: BtfLimits = {}): BtfGraph {
   }
 }
 
+/** The kinds whose btf_type is all there is: size|type holds the id of the type referred to. */
+const REFERENCE_KINDS: Readonly<Partial<Record<number, BtfReference['kind']>>> = {
+  [BtfKind.PTR]: 'ptr',
+  [BtfKind.TYPEDEF]: 'typedef',
+  [BtfKind.VOLATILE]: 'volatile',
+  [BtfKind.CONST]: 'const',
+  [BtfKind.RESTRICT]: 'restrict',
+  [BtfKind.TYPE_TAG]: 'type_tag',
+};
+
 function readType(
   reader: ByteReader,
   name: (offset: number) => string,
@@ -124,6 +135,8 @@ function readType(
     );
   }
   const typeName = name(nameOff);
+  const reference = REFERENCE_KINDS[kind];
+  if (reference !== undefined) return { kind: reference, name: typeName, type: sizeOrType };
   switch (kind) {
     case BtfKind.INT: {
       // u32 after btf_type: encoding bits 24-27, offset bits 16-23, nr_bits bits 0-7
@@ -140,18 +153,6 @@ function readType(
         bits: word & 0xff,
       };
     }
-    case BtfKind.PTR:
-      return { kind: 'ptr', name: typeName, type: sizeOrType };
-    case BtfKind.TYPEDEF:
-      return { kind: 'typedef', name: typeName, type: sizeOrType };
-    case BtfKind.VOLATILE:
-      return { kind: 'volatile', name: typeName, type: sizeOrType };
-    case BtfKind.CONST:
-      return { kind: 'const', name: typeName, type: sizeOrType };
-    case BtfKind.RESTRICT:
-      return { kind: 'restrict', name: typeName, type: sizeOrType };
-    case BtfKind.TYPE_TAG:
-      return { kind: 'type_tag', name: typeName, type: sizeOrType };
     case BtfKind.ARRAY: {
       // struct btf_array { type; index_type; nelems }
       const type = reader.u32le();
