@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FifoReader } from './fifo-reader.js';
-import { createLogFifo, type LogFifo } from './log-fifo.js';
+import { createLogFifo } from './log-fifo.js';
 
 /** A writer in another process (as QEMU is): `count` records of `size` bytes, numbered. */
 function startWriter(path: string, count: number, size: number): Promise<number | null> {
@@ -17,14 +17,9 @@ function startWriter(path: string, count: number, size: number): Promise<number 
 }
 
 describe('FifoReader', () => {
-  const fifos: LogFifo[] = [];
-  after(async () => {
-    for (const fifo of fifos) await fifo.remove();
-  });
-
-  it('delivers every byte in order, and a slow consumer bounds what it buffers', async () => {
+  it('delivers every byte in order, and a slow consumer bounds what it buffers', async (t) => {
     const fifo = await createLogFifo();
-    fifos.push(fifo);
+    t.after(() => fifo.remove());
     const reader = FifoReader.open(fifo.path);
     const count = 3000;
     const size = 1300;
@@ -53,9 +48,9 @@ describe('FifoReader', () => {
     assert.ok(largest <= bufferBytes + 64 * 1024, `a chunk of ${largest} bytes`);
   });
 
-  it('refuses a second reader', async () => {
+  it('refuses a second reader', async (t) => {
     const fifo = await createLogFifo();
-    fifos.push(fifo);
+    t.after(() => fifo.remove());
     const reader = FifoReader.open(fifo.path);
     const writer = startWriter(fifo.path, 1, 100);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -5,13 +5,7 @@
 // Prints figures; never asserts on time. Run: npm run bench -- gdb-sensor
 import { readFile } from 'node:fs/promises';
 import { ensureLabBuilt, startLabVm } from '../lab/index.js';
-import {
-  compileStatic,
-  fwCfgArgs,
-  fwCfgInstall,
-  labTaskLayout,
-  probeLabAddresses,
-} from './_sensor-lab-fixture.js';
+import { prepareSensorLab } from './_sensor-lab-guest.js';
 import { getppidLoopSource } from './_syscall-programs.js';
 import { GdbSensor } from './gdb-sensor.js';
 import { RamTaskReader } from './guest-task-reader.js';
@@ -19,17 +13,14 @@ import { RamTaskReader } from './guest-task-reader.js';
 const ROUND_CALLS = 50_000;
 const WINDOW_MS = 5000;
 
-const artifacts = await ensureLabBuilt();
-const { probes, initTask } = await probeLabAddresses((options) => startLabVm(options));
-const layout = await labTaskLayout(artifacts.vmlinux);
-const program = await compileStatic('gdbloop', getppidLoopSource(ROUND_CALLS));
-const vm = await startLabVm({
-  gdb: true,
-  workload: `${fwCfgInstall('gdbloop')}\necho GDBLOOP-START\nexec /tmp/gdbloop`,
-  extraArgs: fwCfgArgs('gdbloop', program.path),
-});
+const lab = await prepareSensorLab(
+  { ensureLabBuilt, startLabVm },
+  'gdbloop',
+  getppidLoopSource(ROUND_CALLS),
+);
+const { probes, initTask, layout } = lab;
 try {
-  await vm.waitForSerial(/^GDBLOOP-START/, 60_000);
+  const vm = await lab.boot({ gdb: true, marker: 'GDBLOOP-START', run: 'exec /tmp/gdbloop' });
   const rounds = async (): Promise<number> =>
     Number(
       [...(await readFile(vm.serialPath, 'utf8')).matchAll(/^ROUND (\d+)$/gm)].at(-1)?.[1] ?? 0,
@@ -71,6 +62,5 @@ try {
   }
   console.log(`sensor off again: guest ${(await guestRate()).toFixed(0)} getppid/s`);
 } finally {
-  await vm.stop();
-  await program.remove();
+  await lab.close();
 }

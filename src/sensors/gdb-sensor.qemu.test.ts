@@ -7,14 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { GuestEvent } from '../events/index.js';
 import { ensureLabBuilt, startLabVm, type LabVm } from '../lab/index.js';
-import {
-  compileStatic,
-  fwCfgArgs,
-  fwCfgInstall,
-  labTaskLayout,
-  probeLabAddresses,
-  type StaticProgram,
-} from './_sensor-lab-fixture.js';
+import { prepareSensorLab, type SensorLab } from './_sensor-lab-guest.js';
 import { GdbSensor } from './gdb-sensor.js';
 import { RamTaskReader } from './guest-task-reader.js';
 import { syscallCensus } from './_syscall-census.js';
@@ -50,23 +43,16 @@ const ticks = async (vm: LabVm): Promise<number> =>
   ((await readFile(vm.serialPath, 'utf8')).match(/^TICK \d+/gm) ?? []).length;
 
 describe('GdbSensor on the lab guest (TCG)', { timeout: 420_000 }, () => {
+  let lab: SensorLab<LabVm> | undefined;
   let vm: LabVm | undefined;
-  let program: StaticProgram | undefined;
   let sensor: GdbSensor | undefined;
   const events: GuestEvent[] = [];
   let consumed: Promise<void> | undefined;
 
   before(async () => {
-    const artifacts = await ensureLabBuilt();
-    const { probes, initTask } = await probeLabAddresses((options) => startLabVm(options));
-    const layout = await labTaskLayout(artifacts.vmlinux);
-    program = await compileStatic('gdbprobe', PROGRAM_SOURCE);
-    vm = await startLabVm({
-      gdb: true,
-      workload: `${fwCfgInstall('gdbprobe')}\necho GDBPROBE-INSTALLED\nsleep 1\n/tmp/gdbprobe`,
-      extraArgs: fwCfgArgs('gdbprobe', program.path),
-    });
-    await vm.waitForSerial(/^GDBPROBE-INSTALLED/, 60_000);
+    lab = await prepareSensorLab({ ensureLabBuilt, startLabVm }, 'gdbprobe', PROGRAM_SOURCE);
+    const { probes, initTask, layout } = lab;
+    vm = await lab.boot({ gdb: true, marker: 'GDBPROBE-INSTALLED', run: 'sleep 1\n/tmp/gdbprobe' });
     sensor = new GdbSensor({
       vm: 'lab',
       gdb: { port: vm.gdbPort ?? 0 },
@@ -83,8 +69,7 @@ describe('GdbSensor on the lab guest (TCG)', { timeout: 420_000 }, () => {
 
   after(async () => {
     await sensor?.stop().catch(() => undefined);
-    await vm?.stop();
-    await program?.remove();
+    await lab?.close();
   });
 
   it('attributes exactly the calls the program made to its pid and program, with no drops', async () => {

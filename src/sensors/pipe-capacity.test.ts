@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { VmsightError } from '../core/index.js';
-import { createLogFifo, type LogFifo } from './log-fifo.js';
+import { createLogFifo } from './log-fifo.js';
 import { MIN_PIPE_CAPACITY, setPipeCapacity } from './pipe-capacity.js';
 
 /** Bytes a non-blocking writer gets into the pipe before EAGAIN: its real capacity. */
@@ -23,14 +23,9 @@ function fillPipe(path: string): number {
 }
 
 describe('setPipeCapacity', () => {
-  const fifos: LogFifo[] = [];
-  after(async () => {
-    for (const fifo of fifos) await fifo.remove();
-  });
-
-  it('shrinks a FIFO held open by its reader to one page, and the pipe keeps it', async () => {
+  it('shrinks a FIFO held open by its reader to one page, and the pipe keeps it', async (t) => {
     const fifo = await createLogFifo();
-    fifos.push(fifo);
+    t.after(() => fifo.remove());
     const reader = openSync(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       assert.equal(fillPipe(fifo.path), 64 * 1024, 'the default capacity before');
@@ -47,9 +42,9 @@ describe('setPipeCapacity', () => {
     }
   });
 
-  it('rounds a request up to whole pages', async () => {
+  it('rounds a request up to whole pages', async (t) => {
     const fifo = await createLogFifo();
-    fifos.push(fifo);
+    t.after(() => fifo.remove());
     const reader = openSync(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       assert.equal(await setPipeCapacity(fifo.path, 5000), 8192);
@@ -58,9 +53,9 @@ describe('setPipeCapacity', () => {
     }
   });
 
-  it('names the path when it is not a pipe, and refuses a nonsense size', async () => {
+  it('names the path when it is not a pipe, and refuses a nonsense size', async (t) => {
     const fifo = await createLogFifo();
-    fifos.push(fifo);
+    t.after(() => fifo.remove());
     const file = join(fifo.path, '..', 'plain-file');
     await writeFile(file, 'x');
     await assert.rejects(

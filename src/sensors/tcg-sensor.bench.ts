@@ -5,13 +5,7 @@
 // Prints figures; never asserts on time. Run: npm run bench -- tcg-sensor
 import { readFile } from 'node:fs/promises';
 import { ensureLabBuilt, startLabVm } from '../lab/index.js';
-import {
-  compileStatic,
-  fwCfgArgs,
-  fwCfgInstall,
-  labTaskLayout,
-  probeLabAddresses,
-} from './_sensor-lab-fixture.js';
+import { prepareSensorLab } from './_sensor-lab-guest.js';
 import { RamTaskReader } from './guest-task-reader.js';
 import { MIN_PIPE_CAPACITY } from './pipe-capacity.js';
 import { SyscallArgumentReader } from './syscall-argument-reader.js';
@@ -42,15 +36,14 @@ int main(int argc, char **argv) {
 }
 `;
 
-const artifacts = await ensureLabBuilt();
-const { probes: addresses, initTask } = await probeLabAddresses((options) => startLabVm(options));
-const layout = await labTaskLayout(artifacts.vmlinux);
-const program = await compileStatic('sysloop', LOOP_SOURCE);
+const lab = await prepareSensorLab({ ensureLabBuilt, startLabVm }, 'sysloop', LOOP_SOURCE);
+const { probes: addresses, initTask, layout } = lab;
 try {
   for (const kind of ['getppid', 'rw']) {
-    const vm = await startLabVm({
-      workload: `${fwCfgInstall('sysloop')}\necho SYSLOOP-START\nexec /tmp/sysloop ${kind}`,
-      extraArgs: [...tcgSensorQemuArgs(addresses), ...fwCfgArgs('sysloop', program.path)],
+    const vm = await lab.boot({
+      marker: 'SYSLOOP-START',
+      run: `exec /tmp/sysloop ${kind}`,
+      extraArgs: tcgSensorQemuArgs(addresses),
     });
 
     async function latestRound(): Promise<number> {
@@ -85,7 +78,6 @@ try {
     }
 
     try {
-      await vm.waitForSerial(/^SYSLOOP-START/, 60_000);
       const offSeconds = await timeRounds(10);
       const offRate = (10 * ROUND_CALLS) / offSeconds;
 
@@ -183,5 +175,5 @@ try {
     }
   }
 } finally {
-  await program.remove();
+  await lab.close();
 }
