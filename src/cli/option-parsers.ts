@@ -4,7 +4,7 @@ import { DetectorKind, TraceFormat } from '../app/index.js';
 const FORMATS = Object.values(TraceFormat);
 const KINDS = Object.values(DetectorKind);
 
-/** `--format adfa|strace|auditd|vmtrace`. */
+/** `--format adfa|strace|auditd|vmtrace|drakvuf`. */
 export function parseTraceFormat(value: string): TraceFormat {
   const format = FORMATS.find((item) => item === value);
   if (format === undefined) {

@@ -1,4 +1,4 @@
-// Property tests over all four parsers: whatever the bytes, a parser either yields events or throws
+// Property tests over all five parsers: whatever the bytes, a parser either yields events or throws
 // a VmsightError with an input code. Never a TypeError, RangeError or hang (STYLE.md habit 7).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -7,6 +7,7 @@ import { isVmsightError } from '../core/index.js';
 import { collect, fixture } from './internal-test/test-support.js';
 import { parseAdfaLdTrace } from './adfa-ld-importer.js';
 import { parseAuditLog } from './auditd-importer.js';
+import { parseDrakvuf } from './drakvuf-importer.js';
 import { parseStrace } from './strace-importer.js';
 import { decodeVmtrace } from './vmtrace-reader.js';
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ const parsers: Record<string, (text: string) => Promise<unknown>> = {
   adfa: (text) => parseAdfaLdTrace([text], { maxLineBytes: 4096 }),
   strace: (text) => collect(parseStrace([text], { maxLineBytes: 4096 })),
   auditd: (text) => collect(parseAuditLog([text], { maxLineBytes: 4096 })),
+  drakvuf: (text) => collect(parseDrakvuf([text], { maxLineBytes: 4096 })),
   vmtrace: (text) =>
     collect(
       decodeVmtrace([`{"format":"vmsight-trace","version":1}\n${text}`], { maxLineBytes: 4096 }),
@@ -37,6 +39,7 @@ const seeds: Record<string, string[]> = {
   adfa: ['6 6 63 6 42 120 ', '252 252 1 '],
   strace: readFileSync(fixture('strace-f-ttt.txt'), 'utf8').split('\n').slice(45, 60),
   auditd: readFileSync(fixture('auditd-cat.log'), 'utf8').split('\n').slice(0, 12),
+  drakvuf: readFileSync(fixture('drakvuf-syscalls-sh-cat.jsonl'), 'utf8').split('\n').slice(0, 12),
   vmtrace: [
     '{"type":"syscall","vm":"lab","vcpu":0,"time":"0x10","abi":"i386","nr":3}',
     '{"type":"process-exit","vm":"a","vcpu":null,"time":null,"process":{"pid":1,"tgid":1,"comm":"sh","programKey":"/bin/sh"},"exitCode":0}',

@@ -62,6 +62,12 @@ export {
 export { parseStrace, readStrace, type StraceOptions } from './strace-importer.js';
 export { parseAuditLog, readAuditLog, type AuditLogOptions } from './auditd-importer.js';
 export {
+  parseDrakvuf,
+  readDrakvuf,
+  type DrakvufCounts,
+  type DrakvufOptions,
+} from './drakvuf-importer.js';
+export {
   TraceFormat,
   isTraceFormat,
   readGuestEvents,

@@ -1,6 +1,7 @@
 import { VmsightError } from '../core/index.js';
 import { readAdfaLd, type AdfaLdOptions } from './adfa-ld-importer.js';
 import { readAuditLog, type AuditLogOptions } from './auditd-importer.js';
+import { readDrakvuf, type DrakvufOptions } from './drakvuf-importer.js';
 import { assertNever, type GuestEvent } from './guest-event.js';
 import { groupSyscallTraces, type GroupSyscallTracesOptions } from './group-syscall-traces.js';
 import { readStrace, type StraceOptions } from './strace-importer.js';
@@ -20,6 +21,7 @@ export const TraceFormat = {
   STRACE: 'strace',
   AUDITD: 'auditd',
   VMTRACE: 'vmtrace',
+  DRAKVUF: 'drakvuf',
 } as const;
 export type TraceFormat = (typeof TraceFormat)[keyof typeof TraceFormat];
 
@@ -46,6 +48,7 @@ export type ReadTracesOptions = Omit<
     StraceOptions &
     AuditLogOptions &
     DecodeVmtraceOptions &
+    DrakvufOptions &
     GroupSyscallTracesOptions,
   'source'
 >;
@@ -64,7 +67,7 @@ export function isTraceFormat(text: string): text is TraceFormat {
 }
 
 /**
- * Reads the events of a strace, auditd or vmtrace file.
+ * Reads the events of a strace, auditd, vmtrace or DRAKVUF (`-o json`) file.
  *
  * @example
  * ```ts
@@ -86,6 +89,8 @@ export function readGuestEvents(
       return readAuditLog(path, options);
     case 'vmtrace':
       return readVmtrace(path, options);
+    case 'drakvuf':
+      return readDrakvuf(path, options);
     default:
       return assertNever(format);
   }
@@ -94,7 +99,7 @@ export function readGuestEvents(
 /**
  * The one entry point for training and scoring input: system-call traces from any format. ADFA-LD
  * gives one trace per file (a file or the dataset folder, in sorted order, labelled from the
- * layout); strace, auditd and vmtrace give one trace per process and program image, flushed at
+ * layout); strace, auditd, vmtrace and drakvuf give one trace per process and program image, flushed at
  * process exit and at the end of input, within the bounds of {@link GroupSyscallTracesOptions}.
  *
  * @example

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { VmsightError, splitLines } from '../core/index.js';
+import { commOf } from './_comm.js';
 import { inputError, type InputPosition } from './_input-error.js';
 import {
   checkPid,
@@ -58,8 +59,6 @@ interface TracedProcess {
 
 const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const ATTACHED = /strace: Process (\d+) attached$/;
-/** The kernel's `TASK_COMM_LEN` is 16 bytes including the NUL. */
-const COMM_LENGTH = 15;
 
 /**
  * Parses `strace` output (`-f`, `-ff`-style pid-first lines, `-t`/`-tt`/`-ttt`, `-T`) into
@@ -189,7 +188,7 @@ export async function* parseStrace(
       const path = firstStringArgument(body.args);
       if (path !== undefined) {
         proc.programKey = path;
-        proc.comm = basename(path).slice(0, COMM_LENGTH);
+        proc.comm = commOf(path);
       }
     }
     const who = identity(proc);

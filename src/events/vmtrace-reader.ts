@@ -1,6 +1,5 @@
-import { splitLines } from '../core/index.js';
-import { toAsync } from './_to-async.js';
 import { inputError, type InputPosition } from './_input-error.js';
+import { readJsonLines } from './_json-lines.js';
 import { decodeEvent, isPlainObject } from './_vmtrace-schema.js';
 import type { GuestEvent } from './guest-event.js';
 import { readTraceFile } from './trace-file.js';
@@ -44,19 +43,10 @@ export async function* decodeVmtrace(
   const source = options.source ?? 'input';
   const limits = { maxStringLength: options.maxStringLength ?? 4096 };
   let sawHeader = false;
-  const lines = splitLines(toAsync(chunks), {
-    source: JSON.stringify(source),
-    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
-  });
-  for await (const line of lines) {
-    if (line.text.trim() === '') continue;
-    const at: InputPosition = { source, line: line.number };
-    let value: unknown;
-    try {
-      value = JSON.parse(line.text);
-    } catch (error) {
-      throw inputError(at, 'one JSON value per line', line.text, { cause: error });
-    }
+  for await (const { value, at } of readJsonLines(chunks, {
+    source,
+    maxLineBytes: options.maxLineBytes,
+  })) {
     if (!sawHeader) {
       const header = checkHeader(value, at);
       options.onHeader?.(header);

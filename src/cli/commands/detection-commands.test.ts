@@ -146,7 +146,10 @@ void describe('vmsight train / score / eval on ADFA-LD', { skip: missing }, () =
   void it('names what was wrong, with the documented exit status', () => {
     const badFormat = runVmsight(['train', '--format', 'csv', '--input', subset, '-o', 'x']);
     assert.equal(badFormat.status, 2);
-    assert.match(badFormat.stderr, /expected one of adfa, strace, auditd, vmtrace, got "csv"/);
+    assert.match(
+      badFormat.stderr,
+      /expected one of adfa, strace, auditd, vmtrace, drakvuf, got "csv"/,
+    );
 
     const noInput = runVmsight([
       'score',
@@ -217,5 +220,76 @@ void describe('vmsight train / score / eval on ADFA-LD', { skip: missing }, () =
     ]);
     assert.equal(notDataset.status, 3);
     assert.match(notDataset.stderr, /no traces found under Training_Data_Master/);
+  });
+});
+
+void describe('vmsight train / score --format drakvuf', () => {
+  const fixture = resolve('src/events/fixtures', 'drakvuf-syscalls-sh-cat.jsonl');
+  const drakvuf = (command: 'train' | 'score', input: string, ...rest: string[]) =>
+    runVmsight([command, '--format', 'drakvuf', '--input', input, ...rest]);
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vmsight-drakvuf-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  void it('trains on DRAKVUF syscalls JSON and scores an altered run higher', () => {
+    const model = join(dir, 'stide.json');
+    const trained = drakvuf('train', fixture, '-o', model, '--model', 'stide', '--json');
+    assert.equal(trained.status, 0, trained.stderr);
+    const summary = JSON.parse(trained.stdout) as { traces: number; calls: number; abi: string };
+    assert.deepEqual([summary.traces, summary.calls, summary.abi], [6, 322, 'x86-64']);
+
+    // The second cat, right after its openat returns, opens a socket, connects and runs a shell.
+    const lines = readFileSync(fixture, 'utf8').trim().split('\n');
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const isCat = (record: Record<string, unknown>, plugin: string): boolean =>
+      record['Plugin'] === plugin &&
+      record['TID'] === 12803 &&
+      record['ProcessName'] === '/usr/bin/cat';
+    const template = records.find((record) => isCat(record, 'syscall'));
+    const opened = records.findIndex(
+      (record) => isCat(record, 'sysret') && record['Method'] === 'openat',
+    );
+    assert.ok(template !== undefined && opened > 0);
+    const injected = Object.entries({ socket: 41, connect: 42, dup2: 33, execve: 59 }).map(
+      ([Method, Syscall]) => JSON.stringify({ ...template, Method, Syscall }),
+    );
+    lines.splice(opened + 1, 0, ...injected);
+    const attack = join(dir, 'attack.jsonl');
+    writeFileSync(attack, lines.join('\n') + '\n');
+
+    const score = (input: string) => {
+      const scored = drakvuf('score', input, '--model', model, '--json');
+      assert.ok(scored.status === 0 || scored.status === 1, scored.stderr);
+      const { traces } = JSON.parse(scored.stdout) as {
+        traces: { program: string; calls: number; score: number }[];
+      };
+      return traces;
+    };
+    const normal = score(fixture);
+    assert.equal(normal.length, 6);
+    assert.ok(
+      normal.every((trace) => trace.score === 0),
+      'the training run has no unseen sequence',
+    );
+    const cats = score(attack).filter((trace) => trace.program === '/usr/bin/cat');
+    assert.deepEqual(
+      cats.map((trace) => trace.calls),
+      [117, 120],
+    );
+    assert.equal(cats[0]?.score, 0);
+    assert.ok((cats[1]?.score ?? 0) > 0, 'the altered cat has sequences the model never saw');
+  });
+
+  void it('refuses a Windows record, naming the file and line', () => {
+    const windows = join(dir, 'windows.jsonl');
+    writeFileSync(
+      windows,
+      '{"Plugin":"syscall","TimeStamp":"1706000000.000000","PID":4567,"PPID":1000,"TID":4568,"UserId":0,"ProcessName":"notepad.exe","Method":"NtCreateFile","EventUID":"0x1","Module":"nt","vCPU":0,"CR3":"0x1a2b3c4d","Syscall":85,"NArgs":11,"PreviousMode":"User"}\n',
+    );
+    const refused = drakvuf('train', windows, '-o', join(dir, 'w.json'));
+    assert.equal(refused.status, 3);
+    assert.match(refused.stderr, /windows\.jsonl" line 1 field "Module": expected a Linux record/);
   });
 });

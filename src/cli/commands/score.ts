@@ -35,7 +35,11 @@ export function registerScoreCommand(program: Command): void {
     .command('score')
     .description('score traces with a model; exits 1 when any trace raises an alarm')
     .requiredOption('--model <model>', 'model file, or model directory (vmtrace: replays alerts)')
-    .requiredOption('--format <format>', 'adfa, strace, auditd or vmtrace', parseTraceFormat)
+    .requiredOption(
+      '--format <format>',
+      'adfa, strace, auditd, vmtrace or drakvuf',
+      parseTraceFormat,
+    )
     .requiredOption('--input <path>', 'trace file, or ADFA-LD folder')
     .option('--windows', 'also report window scores (anomalous ones in the table, all in --json)')
     .option('--json', 'print one JSON object with every trace')

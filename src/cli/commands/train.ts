@@ -24,7 +24,11 @@ export function registerTrainCommand(program: Command): void {
   program
     .command('train')
     .description('learn normal system-call sequences from traces and write a model file')
-    .requiredOption('--format <format>', 'adfa, strace, auditd or vmtrace', parseTraceFormat)
+    .requiredOption(
+      '--format <format>',
+      'adfa, strace, auditd, vmtrace or drakvuf',
+      parseTraceFormat,
+    )
     .requiredOption('--input <path>', 'trace file, or ADFA-LD folder')
     .requiredOption('-o, --output <model>', 'model file (vmtrace: model directory) to write')
     .option(
